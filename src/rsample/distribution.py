@@ -1,0 +1,245 @@
+"""The base class every rsample distribution derives from.
+
+``sample()`` draws without a graph; ``rsample()`` draws as a differentiable function of the
+parameters. Subclasses declare ``arg_constraints``, ``support`` and ``rsample_kind`` and implement
+``rsample`` (or ``sample`` for discrete families); ``has_rsample``, ``sample``, ``expand`` and
+validation come from here.
+"""
+
+from __future__ import annotations
+
+import functools
+import numbers
+from collections.abc import Sequence
+
+import torch
+import torch.distributions as _td
+from torch.distributions import constraints
+from torch.distributions.utils import lazy_property
+
+from . import _validation
+
+__all__ = ["Distribution", "set_default_validate_args"]
+
+_Shape = torch.Size | Sequence[int]
+RSAMPLE_KINDS = ("explicit", "implicit", "relaxed", "straight_through", None)
+
+
+class Distribution(_td.Distribution):
+    """A ``torch.distributions.Distribution`` with ``generator=`` and sync-free validation.
+
+    Class attributes a subclass sets:
+        arg_constraints: ``{parameter name: constraint}``; a parameter's ``event_dim`` comes from
+            its constraint and drives the generic :meth:`expand`.
+        support: the constraint on values.
+        rsample_kind: ``"explicit"`` (a transform of parameter-free noise), ``"implicit"``
+            (implicit reparameterization, exact), ``"relaxed"`` (a continuous relaxation),
+            ``"straight_through"`` (biased) or ``None``. ``has_rsample`` is derived from it.
+        _infinite_ok: parameters allowed to be ±inf (by default every parameter must be finite).
+        _batch_free: tensor attributes that do not depend on the batch shape and are shared, not
+            expanded, by :meth:`expand`.
+    """
+
+    arg_constraints: dict[str, constraints.Constraint] = {}
+    rsample_kind: str | None = None
+    _validate_args = True  # rsample's own default; torch's global flag is left alone
+    _infinite_ok: tuple[str, ...] = ()
+    _batch_free: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.rsample_kind not in RSAMPLE_KINDS:
+            raise TypeError(f"{cls.__name__}.rsample_kind must be one of {RSAMPLE_KINDS}")
+        if "has_rsample" not in cls.__dict__:
+            cls.has_rsample = cls.rsample_kind is not None
+
+    @staticmethod
+    def set_default_validate_args(value: bool) -> None:
+        """Turn validation on or off for every rsample distribution built afterwards."""
+        if value not in (True, False):
+            raise ValueError(f"set_default_validate_args: value must be True or False, got {value!r}")
+        Distribution._validate_args = value
+
+    def __init__(
+        self,
+        batch_shape: _Shape = torch.Size(),
+        event_shape: _Shape = torch.Size(),
+        validate_args: bool | None = None,
+    ) -> None:
+        self._batch_shape = torch.Size(batch_shape)
+        self._event_shape = torch.Size(event_shape)
+        if validate_args is not None:
+            self._validate_args = validate_args
+        if self._validate_args:
+            self._validate_parameters()
+
+    # ----------------------------------------------------------------- parameters and checks
+    def _broadcast(self, **params) -> tuple[torch.Tensor, ...]:
+        """Promote parameters to one floating dtype and device and broadcast them (as views).
+
+        Python numbers take the dtype of the tensor parameters (or the default dtype); integer
+        tensors are promoted to the default floating dtype, as arithmetic with a float would.
+        Shapes that do not broadcast raise a ``ValueError`` naming every shape.
+        """
+        tensors = [v for v in params.values() if isinstance(v, torch.Tensor)]
+        dtype, device = _common_dtype_device(tensors)
+        values = []
+        for name, value in params.items():
+            if isinstance(value, torch.Tensor):
+                values.append(value if value.dtype == dtype else value.to(dtype))
+            elif isinstance(value, numbers.Real):
+                values.append(torch.tensor(float(value), dtype=dtype, device=device))
+            else:
+                raise TypeError(
+                    f"{type(self).__name__}: argument '{name}' must be a number or a tensor, "
+                    f"got {type(value).__name__}"
+                )
+        first = values[0].shape
+        if all(v.shape == first for v in values):
+            return tuple(values)
+        try:
+            shape = torch.broadcast_shapes(*(v.shape for v in values))
+        except RuntimeError:
+            shapes = ", ".join(f"{n}{tuple(v.shape)}" for n, v in zip(params, values))
+            raise ValueError(
+                f"{type(self).__name__}: parameter shapes do not broadcast: {shapes}"
+            ) from None
+        return tuple(v.expand(shape) for v in values)
+
+    def _validate_parameters(self) -> None:
+        name = type(self).__name__
+        for param, constraint in self.arg_constraints.items():
+            if constraints.is_dependent(constraint) or param not in self.__dict__:
+                continue
+            value = self.__dict__[param]
+            if isinstance(value, torch.Tensor):
+                _validation.check(
+                    name, param, constraint, value, finite=param not in self._infinite_ok
+                )
+
+    def _validate_sample(self, value: torch.Tensor) -> None:
+        """Check that ``value`` is a tensor whose shape broadcasts and that lies in the support."""
+        name = type(self).__name__
+        if not isinstance(value, torch.Tensor):
+            raise ValueError(f"{name}: the value must be a tensor, got {type(value).__name__}")
+        event_dim = len(self._event_shape)
+        if value.dim() < event_dim or value.shape[value.dim() - event_dim :] != self._event_shape:
+            raise ValueError(
+                f"{name}: the value's trailing shape {tuple(value.shape)} does not end with the "
+                f"event shape {tuple(self._event_shape)}"
+            )
+        batch = value.shape[: value.dim() - event_dim]
+        if batch != self._batch_shape:
+            try:
+                torch.broadcast_shapes(batch, self._batch_shape)
+            except RuntimeError:
+                raise ValueError(
+                    f"{name}: the value's batch shape {tuple(batch)} does not broadcast with the "
+                    f"distribution's batch shape {tuple(self._batch_shape)}"
+                ) from None
+        support = self.support
+        if support is not None and not constraints.is_dependent(support):
+            _validation.check(name, "value", support, value, finite=False)
+
+    def _validate_probability(self, value: torch.Tensor) -> None:
+        """For ``icdf``: ``value`` must lie in [0, 1]."""
+        if self._validate_args:
+            _validation.check(
+                type(self).__name__, "value", constraints.unit_interval, value, finite=False
+            )
+
+    # ----------------------------------------------------------------- shapes
+    def expand(self, batch_shape: _Shape, _instance=None):
+        """Expand the batch shape as views of the parameters; nothing is copied or re-validated.
+
+        Parameters are found from ``arg_constraints`` (their ``event_dim`` says how many trailing
+        dimensions to keep). Lazily computed attributes are dropped and recomputed on demand;
+        attributes listed in ``_batch_free`` are shared.
+        """
+        batch_shape = torch.Size(batch_shape)
+        cls = type(self)
+        new = _instance if _instance is not None else cls.__new__(cls)
+        for key, value in self.__dict__.items():
+            if key in ("_batch_shape", "_event_shape") or _is_lazy(cls, key):
+                continue
+            constraint = self.arg_constraints.get(key)
+            if constraint is not None and isinstance(value, torch.Tensor):
+                event_dim = constraint.event_dim
+                new.__dict__[key] = value.expand(batch_shape + value.shape[value.dim() - event_dim :])
+            elif isinstance(value, torch.Tensor) and key not in self._batch_free:
+                raise TypeError(
+                    f"{cls.__name__}.expand: tensor attribute '{key}' is neither a parameter nor "
+                    "listed in _batch_free; override expand or declare it"
+                )
+            else:
+                new.__dict__[key] = value
+        new._batch_shape = batch_shape
+        new._event_shape = self._event_shape
+        return new
+
+    # ----------------------------------------------------------------- sampling
+    def sample(self, sample_shape: _Shape = torch.Size(), *, generator=None) -> torch.Tensor:
+        """Draw without a graph: the result never requires grad."""
+        with torch.no_grad():
+            return self.rsample(sample_shape, generator=generator)
+
+    def rsample(self, sample_shape: _Shape = torch.Size(), *, generator=None) -> torch.Tensor:
+        """Draw as a differentiable function of the parameters."""
+        raise NotImplementedError(f"{type(self).__name__} has no rsample (rsample_kind is None)")
+
+    def rsample_and_log_prob(
+        self, sample_shape: _Shape = torch.Size(), *, generator=None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(x, log_prob(x))`` for a reparameterized draw ``x``; families score from the noise."""
+        x = self.rsample(sample_shape, generator=generator)
+        return x, self.log_prob(x)
+
+    def sample_n(self, n: int, *, generator=None) -> torch.Tensor:
+        return self.sample(torch.Size((n,)), generator=generator)
+
+    # ----------------------------------------------------------------- display
+    def __repr__(self) -> str:
+        parts = []
+        for name in self.arg_constraints:
+            if name in self.__dict__:
+                parts.append(f"{name}={_short(self.__dict__[name])}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+def set_default_validate_args(value: bool) -> None:
+    """Module-level alias of :meth:`Distribution.set_default_validate_args`."""
+    Distribution.set_default_validate_args(value)
+
+
+def _common_dtype_device(tensors: list[torch.Tensor]) -> tuple[torch.dtype, torch.device | None]:
+    if not tensors:
+        return torch.get_default_dtype(), None
+    dtype = tensors[0].dtype
+    for t in tensors[1:]:
+        if t.dtype != dtype:
+            dtype = torch.promote_types(dtype, t.dtype)
+    if not dtype.is_floating_point:
+        dtype = torch.get_default_dtype()
+    return dtype, tensors[0].device
+
+
+@functools.lru_cache(maxsize=None)
+def _lazy_names(cls) -> frozenset[str]:
+    names = set()
+    for klass in cls.__mro__:
+        for key, attr in vars(klass).items():
+            if isinstance(attr, (lazy_property, functools.cached_property)):
+                names.add(key)
+    return frozenset(names)
+
+
+def _is_lazy(cls, key: str) -> bool:
+    return key in _lazy_names(cls)
+
+
+def _short(value) -> str:
+    if isinstance(value, torch.Tensor):
+        if value.numel() == 1:
+            return f"{value.item():.4g}"
+        return f"Tensor{list(value.shape)}"
+    return repr(value)

@@ -1,0 +1,6 @@
+"""All distribution families (re-exported flat from :mod:`rsample`)."""
+
+from .continuous import *  # noqa: F403
+from .continuous import __all__ as _continuous
+
+__all__ = [*_continuous]

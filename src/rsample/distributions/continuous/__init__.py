@@ -1,0 +1,25 @@
+"""Univariate continuous families, one module each."""
+
+from .cauchy import Cauchy
+from .exponential import Exponential
+from .gumbel import Gumbel
+from .half_cauchy import HalfCauchy
+from .half_normal import HalfNormal
+from .laplace import Laplace
+from .log_normal import LogNormal
+from .logistic import Logistic
+from .normal import Normal
+from .uniform import Uniform
+
+__all__ = [
+    "Cauchy",
+    "Exponential",
+    "Gumbel",
+    "HalfCauchy",
+    "HalfNormal",
+    "Laplace",
+    "LogNormal",
+    "Logistic",
+    "Normal",
+    "Uniform",
+]

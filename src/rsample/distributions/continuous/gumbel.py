@@ -1,0 +1,45 @@
+r"""Gumbel (type-I extreme value, maximum) distribution.
+
+.. math:: p(x) = \frac{1}{\beta} e^{-(z + e^{-z})}, \quad z = (x - \mu)/\beta
+
+``rsample`` is explicit: :math:`x = \mu - \beta \log E` with :math:`E \sim \mathrm{Exp}(1)`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ._loc_scale import LocationScale
+
+__all__ = ["Gumbel"]
+
+EULER_GAMMA = 0.57721566490153286061
+
+
+class Gumbel(LocationScale):
+    """Gumbel distribution with location ``loc`` and scale ``scale``."""
+
+    _std_mean = EULER_GAMMA
+    _std_variance = math.pi**2 / 6
+    _std_entropy = 1 + EULER_GAMMA
+
+    def _std_noise(self, shape, generator):
+        e = torch.empty(shape, dtype=self.loc.dtype, device=self.loc.device)
+        e.exponential_(generator=generator)
+        return -e.clamp_min_(torch.finfo(e.dtype).tiny).log()
+
+    def _std_log_prob(self, z):
+        return -(z + torch.exp(-z))
+
+    def _std_cdf(self, z):
+        return torch.exp(-torch.exp(-z))
+
+    def _std_icdf(self, p):
+        return -torch.log(-torch.log(p))
+
+    def log_cdf(self, value: torch.Tensor) -> torch.Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        return -torch.exp(-(value - self.loc) / self.scale)

@@ -1,0 +1,68 @@
+r"""Normal (Gaussian) distribution.
+
+.. math:: p(x) = \frac{1}{\sigma\sqrt{2\pi}} \exp\!\Big(-\frac{(x-\mu)^2}{2\sigma^2}\Big),
+    \quad x \in \mathbb{R}
+
+``rsample`` is explicit: :math:`x = \mu + \sigma\varepsilon`, :math:`\varepsilon \sim N(0, 1)`.
+CDFs use ``ndtr``/``log_ndtr`` (accurate in the lower tail; ``0.5·(1 + erf)`` is not).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch.special import log_ndtr, ndtr, ndtri
+
+from ._loc_scale import LocationScale
+
+__all__ = ["Normal"]
+
+HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+class Normal(LocationScale):
+    """Normal distribution ``N(loc, scale²)`` (drop-in for ``torch.distributions.Normal``)."""
+
+    _std_variance = 1.0
+    _std_entropy = 0.5 + HALF_LOG_2PI
+
+    def _std_noise(self, shape, generator):
+        return torch.randn(shape, dtype=self.loc.dtype, device=self.loc.device, generator=generator)
+
+    def _std_log_prob(self, z):
+        return -0.5 * z.square() - HALF_LOG_2PI
+
+    def _std_cdf(self, z):
+        return ndtr(z)
+
+    def _std_icdf(self, p):
+        return ndtri(p)
+
+    def log_cdf(self, value: torch.Tensor) -> torch.Tensor:
+        """``log P(X ≤ value)``, accurate far into the lower tail."""
+        if self._validate_args:
+            self._validate_sample(value)
+        return log_ndtr((value - self.loc) / self.scale)
+
+    def log_survival_function(self, value: torch.Tensor) -> torch.Tensor:
+        """``log P(X > value)``, accurate far into the upper tail."""
+        if self._validate_args:
+            self._validate_sample(value)
+        return log_ndtr((self.loc - value) / self.scale)
+
+    @property
+    def mean(self) -> torch.Tensor:
+        return self.loc
+
+    @property
+    def mode(self) -> torch.Tensor:
+        return self.loc
+
+    @property
+    def stddev(self) -> torch.Tensor:
+        return self.scale
+
+    @property
+    def variance(self) -> torch.Tensor:
+        return self.scale.square()
