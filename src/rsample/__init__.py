@@ -24,3 +24,37 @@ __all__ = [
     "utils",
     *_distributions,
 ]
+
+from . import constraint_registry, transforms
+from .constraint_registry import biject_to, transform_to
+from .transforms import (
+    AbsTransform,
+    AffineTransform,
+    ComposeTransform,
+    ExpTransform,
+    IndependentTransform,
+    PowerTransform,
+    SigmoidTransform,
+    SoftplusTransform,
+    TanhTransform,
+    Transform,
+    identity_transform,
+)
+
+__all__ += [
+    "AbsTransform",
+    "AffineTransform",
+    "ComposeTransform",
+    "ExpTransform",
+    "IndependentTransform",
+    "PowerTransform",
+    "SigmoidTransform",
+    "SoftplusTransform",
+    "TanhTransform",
+    "Transform",
+    "biject_to",
+    "constraint_registry",
+    "identity_transform",
+    "transform_to",
+    "transforms",
+]

@@ -10,8 +10,10 @@ What a check does depends on where the tensor lives:
   ``torch._assert_async``: no sync, and an invalid value surfaces as a device-side assertion at
   the next synchronization. ``set_device_validation("sync")`` gives the CPU behaviour (and its
   syncs) for debugging; ``"off"`` skips device checks.
-* **Under ``torch.compile``**: the check is traced as ``torch._assert_async`` (no graph break,
-  no sync); a failure raises ``RuntimeError`` with the same message.
+* **Under ``torch.compile``**: checks of scalar-bounded constraints (real, positive, intervals
+  with number bounds, …) are traced as ``torch._assert_async`` (no graph break, no sync; a failure
+  raises ``RuntimeError`` with the same message); constraints with tensor bounds (``Uniform``'s
+  support) are not checked inside a compiled graph.
 * **Under ``torch.func`` transforms (vmap, grad)**: checks are skipped, since a batched tensor
   has no single truth value; validate outside the transform.
 """
@@ -30,10 +32,12 @@ _device_mode = "async"
 
 
 def set_device_validation(mode: str) -> None:
-    """Choose how validation behaves for tensors on accelerators: ``"async"``, ``"sync"``, ``"off"``."""
+    """Choose validation for tensors on accelerators: ``"async"``, ``"sync"`` or ``"off"``."""
     global _device_mode
     if mode not in _DEVICE_MODES:
-        raise ValueError(f"set_device_validation: mode must be one of {_DEVICE_MODES}, got {mode!r}")
+        raise ValueError(
+            f"set_device_validation: mode must be one of {_DEVICE_MODES}, got {mode!r}"
+        )
     _device_mode = mode
 
 
@@ -125,16 +129,46 @@ def _describe_violation(x: torch.Tensor, ok: torch.Tensor) -> str:
     return f"{shown!r} at index {list(index)}"
 
 
+def _describe_constraint(constraint) -> str:
+    """``positive (> 0)``-style text; built from numbers only, so dynamo can fold it."""
+    name = type(constraint).__name__.lstrip("_")
+    bounds = _bounds(constraint)
+    if bounds is None:
+        return name
+    low, high, low_incl, high_incl = bounds
+    interval = f"{'[' if low_incl else '('}{low:g}, {high:g}{']' if high_incl else ')'}"
+    return f"{name} {interval}"
+
+
+def _traceable_mask(constraint, x: torch.Tensor, finite: bool) -> torch.Tensor | None:
+    """The validity mask from rsample's own arithmetic (dynamo does not trace into
+    ``torch.distributions``), or None for constraints it cannot express."""
+    bounds = _bounds(constraint)
+    if bounds is None:
+        return None
+    low, high, low_incl, high_incl = bounds
+    ok = (x >= low if low_incl else x > low) & (x <= high if high_incl else x < high)
+    return ok & torch.isfinite(x) if finite else ok
+
+
+def _message(dist_name: str, arg: str, constraint, finite: bool) -> str:
+    rule = _describe_constraint(constraint) + (" and finite" if finite else "")
+    return f"{dist_name}: argument '{arg}' must satisfy the constraint {rule}"
+
+
 def check(dist_name: str, arg: str, constraint, x: torch.Tensor, *, finite: bool) -> None:
     """Raise ``ValueError`` if ``x`` violates ``constraint`` (and, if ``finite``, is not finite)."""
+    if torch.compiler.is_compiling():
+        mask = _traceable_mask(constraint, x.detach(), finite)
+        if mask is not None:
+            torch._assert_async(mask.all(), _message(dist_name, arg, constraint, finite))
+        return
     if _is_wrapped(x):
         return
-    compiling = torch.compiler.is_compiling()
     on_host = x.device.type == "cpu"
-    if compiling or (not on_host and _device_mode == "async"):
-        rule = f"{constraint}{' and finite' if finite else ''}"
-        message = f"{dist_name}: argument '{arg}' must satisfy {rule}"
-        torch._assert_async(_valid_mask(constraint, x.detach(), finite).all(), message)
+    if not on_host and _device_mode == "async":
+        mask = _valid_mask(constraint, x.detach(), finite)
+        torch._assert_async(mask.all(), _message(dist_name, arg, constraint, finite))
         return
     if not on_host and _device_mode == "off":
         return
@@ -144,9 +178,39 @@ def check(dist_name: str, arg: str, constraint, x: torch.Tensor, *, finite: bool
     ok = _valid_mask(constraint, x, finite)
     if bool(ok.all()):
         return
-    rule = f"{constraint}{' and finite' if finite else ''}"
     raise ValueError(
-        f"{dist_name}: argument '{arg}' must satisfy the constraint {rule}, "
-        f"but found invalid value {_describe_violation(x, ok)} "
-        f"(shape {tuple(x.shape)}, dtype {x.dtype})"
+        f"{_message(dist_name, arg, constraint, finite)}, but found invalid value "
+        f"{_describe_violation(x, ok)} (shape {tuple(x.shape)}, dtype {x.dtype})"
     )
+
+
+def check_batch(dist_name: str, arg: str, rule: str, failed: torch.Tensor, *, reason: str) -> None:
+    """Raise ``ValueError`` if any flag of the batch-shaped tensor ``failed`` is nonzero.
+
+    For checks that come almost free from work a distribution does anyway (the ``info`` of a
+    ``torch.linalg.cholesky_ex`` factorization, a per-matrix reduction): ``failed`` holds one flag
+    per batch element and a single reduction decides. ``rule`` is plain text (so that dynamo can
+    fold the message). The rules of :func:`check` apply: on CPU, eagerly, the message names the
+    distribution, the argument, the rule, ``reason`` (formatted with the offending flag as
+    ``{value}``) and the first offending batch index; on accelerators (``"async"``) and under
+    ``torch.compile`` the check is a ``torch._assert_async``; inside ``torch.func`` transforms it
+    is skipped.
+    """
+    message = f"{dist_name}: argument '{arg}' must satisfy the constraint {rule}"
+    if torch.compiler.is_compiling():
+        torch._assert_async(torch.logical_not(failed).all(), message)
+        return
+    if _is_wrapped(failed):
+        return
+    on_host = failed.device.type == "cpu"
+    if not on_host and _device_mode == "async":
+        torch._assert_async(torch.logical_not(failed).all(), message)
+        return
+    if not on_host and _device_mode == "off":
+        return
+    if not bool(failed.any()):
+        return
+    index = [int(i) for i in failed.nonzero()[0]] if failed.dim() else []
+    value = failed[tuple(index)].item()
+    where = f" at batch index {index}" if index else ""
+    raise ValueError(f"{message}, but {reason.format(value=value)}{where}")

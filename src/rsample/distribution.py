@@ -57,7 +57,9 @@ class Distribution(_td.Distribution):
     def set_default_validate_args(value: bool) -> None:
         """Turn validation on or off for every rsample distribution built afterwards."""
         if value not in (True, False):
-            raise ValueError(f"set_default_validate_args: value must be True or False, got {value!r}")
+            raise ValueError(
+                f"set_default_validate_args: value must be True or False, got {value!r}"
+            )
         Distribution._validate_args = value
 
     def __init__(
@@ -72,6 +74,20 @@ class Distribution(_td.Distribution):
             self._validate_args = validate_args
         if self._validate_args:
             self._validate_parameters()
+
+    # ----------------------------------------------------------------- shapes
+    # Re-implemented rather than inherited: dynamo refuses to trace into torch.distributions,
+    # so everything on the sampling and scoring path must be rsample's own code.
+    @property
+    def batch_shape(self) -> torch.Size:
+        return self._batch_shape
+
+    @property
+    def event_shape(self) -> torch.Size:
+        return self._event_shape
+
+    def _extended_shape(self, sample_shape: _Shape = torch.Size()) -> torch.Size:
+        return torch.Size(sample_shape) + self._batch_shape + self._event_shape
 
     # ----------------------------------------------------------------- parameters and checks
     def _broadcast(self, **params) -> tuple[torch.Tensor, ...]:
@@ -109,7 +125,7 @@ class Distribution(_td.Distribution):
     def _validate_parameters(self) -> None:
         name = type(self).__name__
         for param, constraint in self.arg_constraints.items():
-            if constraints.is_dependent(constraint) or param not in self.__dict__:
+            if isinstance(constraint, constraints._Dependent) or param not in self.__dict__:
                 continue
             value = self.__dict__[param]
             if isinstance(value, torch.Tensor):
@@ -137,8 +153,10 @@ class Distribution(_td.Distribution):
                     f"{name}: the value's batch shape {tuple(batch)} does not broadcast with the "
                     f"distribution's batch shape {tuple(self._batch_shape)}"
                 ) from None
+        if torch.compiler.is_compiling() and isinstance(type(self).support, property):
+            return  # a support built from parameters would construct torch objects in the graph
         support = self.support
-        if support is not None and not constraints.is_dependent(support):
+        if support is not None and not isinstance(support, constraints._Dependent):
             _validation.check(name, "value", support, value, finite=False)
 
     def _validate_probability(self, value: torch.Tensor) -> None:
@@ -148,7 +166,7 @@ class Distribution(_td.Distribution):
                 type(self).__name__, "value", constraints.unit_interval, value, finite=False
             )
 
-    # ----------------------------------------------------------------- shapes
+    # ----------------------------------------------------------------- expand
     def expand(self, batch_shape: _Shape, _instance=None):
         """Expand the batch shape as views of the parameters; nothing is copied or re-validated.
 
@@ -165,7 +183,9 @@ class Distribution(_td.Distribution):
             constraint = self.arg_constraints.get(key)
             if constraint is not None and isinstance(value, torch.Tensor):
                 event_dim = constraint.event_dim
-                new.__dict__[key] = value.expand(batch_shape + value.shape[value.dim() - event_dim :])
+                new.__dict__[key] = value.expand(
+                    batch_shape + value.shape[value.dim() - event_dim :]
+                )
             elif isinstance(value, torch.Tensor) and key not in self._batch_free:
                 raise TypeError(
                     f"{cls.__name__}.expand: tensor attribute '{key}' is neither a parameter nor "
@@ -223,7 +243,7 @@ def _common_dtype_device(tensors: list[torch.Tensor]) -> tuple[torch.dtype, torc
     return dtype, tensors[0].device
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _lazy_names(cls) -> frozenset[str]:
     names = set()
     for klass in cls.__mro__:

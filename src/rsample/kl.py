@@ -35,13 +35,12 @@ def register_kl(type_p: type, type_q: type) -> Callable[[Callable], Callable]:
     return decorator
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _dispatch(type_p: type, type_q: type) -> Callable | None:
-    matches = [
-        (p, q) for p, q in _KL_REGISTRY if issubclass(type_p, p) and issubclass(type_q, q)
-    ]
+    matches = [(p, q) for p, q in _KL_REGISTRY if issubclass(type_p, p) and issubclass(type_q, q)]
     if not matches:
         return None
+
     # The most specific pair: smallest MRO distance, left argument first (as torch orders it).
     def rank(pair):
         return (type_p.__mro__.index(pair[0]), type_q.__mro__.index(pair[1]))

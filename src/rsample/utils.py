@@ -14,9 +14,9 @@ from torch.distributions.utils import (  # noqa: F401
 )
 
 __all__ = [
-    "euler_constant",
     "broadcast_all",
     "clamp_probs",
+    "euler_constant",
     "lazy_property",
     "logits_to_probs",
     "probs_to_logits",

@@ -4,3 +4,8 @@ from .continuous import *  # noqa: F403
 from .continuous import __all__ as _continuous
 
 __all__ = [*_continuous]
+
+from .wrappers import *  # noqa: F403
+from .wrappers import __all__ as _wrappers
+
+__all__ += _wrappers

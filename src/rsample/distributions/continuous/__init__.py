@@ -9,6 +9,7 @@ from .laplace import Laplace
 from .log_normal import LogNormal
 from .logistic import Logistic
 from .normal import Normal
+from .tanh_normal import TanhNormal
 from .uniform import Uniform
 
 __all__ = [
@@ -21,5 +22,6 @@ __all__ = [
     "LogNormal",
     "Logistic",
     "Normal",
+    "TanhNormal",
     "Uniform",
 ]

@@ -23,11 +23,13 @@ def log1p_square(z: torch.Tensor) -> torch.Tensor:
     a = z.abs()
     big = a > 1
     safe = torch.where(big, a, torch.ones_like(a))
-    return torch.where(big, 2 * safe.log() + torch.log1p(safe.reciprocal().square()), torch.log1p(a.square()))
+    return torch.where(
+        big, 2 * safe.log() + torch.log1p(safe.reciprocal().square()), torch.log1p(a.square())
+    )
 
 
 class Cauchy(LocationScale):
-    """Cauchy distribution with median ``loc`` and half-width ``scale``; mean and variance do not exist."""
+    """Cauchy distribution with median ``loc`` and half-width ``scale``; no mean or variance."""
 
     _std_mean = math.nan
     _std_variance = math.inf

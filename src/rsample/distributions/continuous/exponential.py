@@ -30,7 +30,9 @@ class Exponential(Distribution):
         super().__init__(self.rate.shape, validate_args=validate_args)
 
     def _noise(self, sample_shape, generator):
-        e = torch.empty(self._extended_shape(sample_shape), dtype=self.rate.dtype, device=self.rate.device)
+        e = torch.empty(
+            self._extended_shape(sample_shape), dtype=self.rate.dtype, device=self.rate.device
+        )
         return e.exponential_(generator=generator)
 
     def rsample(self, sample_shape=torch.Size(), *, generator=None):

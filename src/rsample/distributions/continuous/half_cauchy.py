@@ -3,7 +3,7 @@ r"""Half-Cauchy distribution: ``|Y|`` for ``Y ~ Cauchy(0, scale)``.
 .. math:: p(x) = \frac{2}{\pi\gamma\,[1 + (x/\gamma)^2]}, \quad x \ge 0
 
 ``rsample`` is explicit: :math:`x = \gamma|z|`, ``z`` standard Cauchy. The inverse CDF is
-``γ·cot(π(1−p)/2)``, which keeps its accuracy as ``p → 1`` where ``tan(πp/2)`` would not.
+``γ·tan(πp/2)`` below the median and ``γ·cot(π(1−p)/2)`` above it, accurate at both ends.
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ class HalfCauchy(Distribution):
         super().__init__(self.scale.shape, validate_args=validate_args)
 
     def _noise(self, sample_shape, generator):
-        z = torch.empty(self._extended_shape(sample_shape), dtype=self.scale.dtype, device=self.scale.device)
+        z = torch.empty(
+            self._extended_shape(sample_shape), dtype=self.scale.dtype, device=self.scale.device
+        )
         return z.cauchy_(generator=generator).abs_()
 
     def rsample(self, sample_shape=torch.Size(), *, generator=None):
@@ -56,7 +58,11 @@ class HalfCauchy(Distribution):
 
     def icdf(self, value):
         self._validate_probability(value)
-        return self.scale / torch.tan(0.5 * math.pi * (1 - value))
+        # tan(πp/2) below the median, cot(π(1−p)/2) above it: each argument stays exact.
+        lower = value < 0.5
+        half_angle = 0.5 * math.pi * torch.where(lower, value, 1 - value)
+        t = torch.tan(half_angle)
+        return self.scale * torch.where(lower, t, t.reciprocal())
 
     @property
     def mean(self):

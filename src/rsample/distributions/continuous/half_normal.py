@@ -34,7 +34,9 @@ class HalfNormal(Distribution):
 
     def _noise(self, sample_shape, generator):
         shape = self._extended_shape(sample_shape)
-        return torch.randn(shape, dtype=self.scale.dtype, device=self.scale.device, generator=generator)
+        return torch.randn(
+            shape, dtype=self.scale.dtype, device=self.scale.device, generator=generator
+        )
 
     def rsample(self, sample_shape=torch.Size(), *, generator=None):
         return self._noise(sample_shape, generator).abs() * self.scale

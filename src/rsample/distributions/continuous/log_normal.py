@@ -1,6 +1,7 @@
 r"""Log-normal distribution: ``exp(Y)`` for ``Y ~ N(loc, scale²)``.
 
-.. math:: p(x) = \frac{1}{x\sigma\sqrt{2\pi}} \exp\!\Big(-\frac{(\log x-\mu)^2}{2\sigma^2}\Big), \quad x > 0
+.. math:: p(x) = \frac{1}{x\sigma\sqrt{2\pi}} \exp\!\Big(-\frac{(\log x-\mu)^2}{2\sigma^2}\Big),
+   \quad x > 0
 
 ``rsample`` is explicit: :math:`x = \exp(\mu + \sigma\varepsilon)`. The variance uses ``expm1``.
 """
@@ -11,9 +12,9 @@ import math
 
 import torch
 from torch.distributions import constraints
-from torch.special import log_ndtr, ndtr, ndtri
 
 from ...distribution import Distribution
+from ...special import log_ndtr, ndtr, ndtri
 from .normal import HALF_LOG_2PI, Normal
 
 __all__ = ["LogNormal"]

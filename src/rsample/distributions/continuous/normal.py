@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 
 import torch
-from torch.special import log_ndtr, ndtr, ndtri
 
+from ...special import log_ndtr, ndtr, ndtri
 from ._loc_scale import LocationScale
 
 __all__ = ["Normal"]

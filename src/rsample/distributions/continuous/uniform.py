@@ -35,7 +35,9 @@ class Uniform(Distribution):
         name = type(self).__name__
         _validation.check(name, "low", constraints.real, self.low, finite=True)
         _validation.check(name, "high", constraints.real, self.high, finite=True)
-        _validation.check(name, "high - low", constraints.positive, self.high - self.low, finite=False)
+        _validation.check(
+            name, "high - low", constraints.positive, self.high - self.low, finite=False
+        )
 
     @constraints.dependent_property(is_discrete=False, event_dim=0)
     def support(self):
