@@ -90,13 +90,28 @@ def _in_bounds(lo: float, hi: float, bounds, finite: bool) -> bool:
     return ok_low and ok_high
 
 
+# Bounds of torch's constraint singletons, looked up by identity (they live as long as the
+# process, so their ids are stable): the per-call cost of a check is then one dict lookup.
+_SINGLETON_BOUNDS = {
+    id(c): _bounds(c)
+    for c in (
+        constraints.real,
+        constraints.positive,
+        constraints.nonnegative,
+        constraints.unit_interval,
+    )
+}
+
+
 def _certainly_valid(constraint, x: torch.Tensor, finite: bool) -> bool:
     """One cheap reduction; False means "look closer", not "invalid"."""
     if x.numel() == 0:
         return True
     if not x.is_floating_point():
         x = x.to(torch.get_default_dtype())
-    bounds = _bounds(constraint)
+    bounds = _SINGLETON_BOUNDS.get(id(constraint))
+    if bounds is None:
+        bounds = _bounds(constraint)
     if bounds is not None and bounds[:2] == (-math.inf, math.inf):
         # Real line: the sum is finite iff every element is (barring overflow, which only
         # sends us to the precise path); not-NaN is enough when infinities are allowed.
@@ -165,7 +180,9 @@ def check(dist_name: str, arg: str, constraint, x: torch.Tensor, *, finite: bool
         return
     if _is_wrapped(x):
         return
-    on_host = x.device.type == "cpu"
+    on_host = x.is_cpu
+    if on_host and _certainly_valid(constraint, x.detach(), finite):
+        return  # the common case, kept short: it runs on every construction
     if not on_host and _device_mode == "async":
         mask = _valid_mask(constraint, x.detach(), finite)
         torch._assert_async(mask.all(), _message(dist_name, arg, constraint, finite))
@@ -173,7 +190,7 @@ def check(dist_name: str, arg: str, constraint, x: torch.Tensor, *, finite: bool
     if not on_host and _device_mode == "off":
         return
     x = x.detach()
-    if _certainly_valid(constraint, x, finite):
+    if not on_host and _certainly_valid(constraint, x, finite):
         return
     ok = _valid_mask(constraint, x, finite)
     if bool(ok.all()):

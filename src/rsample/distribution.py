@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import numbers
+import weakref
 from collections.abc import Sequence
 
 import torch
@@ -52,6 +53,9 @@ class Distribution(_td.Distribution):
             raise TypeError(f"{cls.__name__}.rsample_kind must be one of {RSAMPLE_KINDS}")
         if "has_rsample" not in cls.__dict__:
             cls.has_rsample = cls.rsample_kind is not None
+        for name in ("sample", "rsample"):
+            if name in cls.__dict__:
+                setattr(cls, name, _remembers_draw(cls.__dict__[name]))
 
     @staticmethod
     def set_default_validate_args(value: bool) -> None:
@@ -135,6 +139,8 @@ class Distribution(_td.Distribution):
 
     def _validate_sample(self, value: torch.Tensor) -> None:
         """Check that ``value`` is a tensor whose shape broadcasts and that lies in the support."""
+        if self._is_own_draw(value):
+            return  # drawn here and not modified since: in the support by construction
         name = type(self).__name__
         if not isinstance(value, torch.Tensor):
             raise ValueError(f"{name}: the value must be a tensor, got {type(value).__name__}")
@@ -159,6 +165,16 @@ class Distribution(_td.Distribution):
         if support is not None and not isinstance(support, constraints._Dependent):
             _validation.check(name, "value", support, value, finite=False)
 
+    def _is_own_draw(self, value) -> bool:
+        """Whether ``value`` is this distribution's latest draw, unmodified (see ``_last_draw``)."""
+        last = self.__dict__.get("_last_draw")
+        return (
+            last is not None
+            and last[0]() is value
+            and value._version == last[1]
+            and not torch.compiler.is_compiling()
+        )
+
     def _validate_probability(self, value: torch.Tensor) -> None:
         """For ``icdf``: ``value`` must lie in [0, 1]."""
         if self._validate_args:
@@ -178,7 +194,7 @@ class Distribution(_td.Distribution):
         cls = type(self)
         new = _instance if _instance is not None else cls.__new__(cls)
         for key, value in self.__dict__.items():
-            if key in ("_batch_shape", "_event_shape") or _is_lazy(cls, key):
+            if key in ("_batch_shape", "_event_shape", "_last_draw") or _is_lazy(cls, key):
                 continue
             constraint = self.arg_constraints.get(key)
             if constraint is not None and isinstance(value, torch.Tensor):
@@ -217,6 +233,11 @@ class Distribution(_td.Distribution):
     def sample_n(self, n: int, *, generator=None) -> torch.Tensor:
         return self.sample(torch.Size((n,)), generator=generator)
 
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_last_draw", None)  # a weak reference: neither picklable nor meaningful
+        return state
+
     # ----------------------------------------------------------------- display
     def __repr__(self) -> str:
         parts = []
@@ -224,6 +245,24 @@ class Distribution(_td.Distribution):
             if name in self.__dict__:
                 parts.append(f"{name}={_short(self.__dict__[name])}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+def _remembers_draw(draw):
+    """Wrap a sampler so the distribution remembers its latest draw (weakly, with its version).
+
+    ``log_prob(x)`` of a value the distribution just drew (the SAC/VAE pattern
+    ``x = d.rsample(); d.log_prob(x)``) then skips the support check: the draw is in the support
+    by construction, and an in-place change to ``x`` bumps its version and restores the check.
+    """
+
+    @functools.wraps(draw)
+    def remembering(self, sample_shape: _Shape = torch.Size(), *, generator=None):
+        x = draw(self, sample_shape, generator=generator)
+        if not torch.compiler.is_compiling() and not x.is_inference():
+            self._last_draw = (weakref.ref(x), x._version)
+        return x
+
+    return remembering
 
 
 def set_default_validate_args(value: bool) -> None:

@@ -17,7 +17,7 @@ from torch.distributions import constraints
 
 import rsample
 from rsample import transforms as T
-from rsample.transforms import clamp_to_open_unit
+from rsample.special import clamp_open_unit as clamp_to_open_unit
 
 F64 = torch.float64
 ALL_FLOATS = [torch.float64, torch.float32, torch.bfloat16, torch.float16]

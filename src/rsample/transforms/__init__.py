@@ -14,7 +14,6 @@ from .elementwise import (
     SigmoidTransform,
     SoftplusTransform,
     TanhTransform,
-    clamp_to_open_unit,
 )
 
 __all__ = [
@@ -28,6 +27,5 @@ __all__ = [
     "SoftplusTransform",
     "TanhTransform",
     "Transform",
-    "clamp_to_open_unit",
     "identity_transform",
 ]

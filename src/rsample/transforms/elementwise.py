@@ -10,11 +10,10 @@ whose second term is shared between :math:`\operatorname{softplus}(x)` and
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch.distributions import constraints
 
+from ..special import atanh_clamped, log1m_tanh_sq
 from .base import Transform
 
 __all__ = [
@@ -24,21 +23,7 @@ __all__ = [
     "SigmoidTransform",
     "SoftplusTransform",
     "TanhTransform",
-    "clamp_to_open_unit",
 ]
-
-LOG_2 = math.log(2.0)
-
-
-def clamp_to_open_unit(y: torch.Tensor) -> torch.Tensor:
-    """Move values at or beyond ±1 to the nearest representable value inside (−1, 1).
-
-    ``1 − eps/2`` is the largest float below 1 in every binary format (float64/32/16,
-    bfloat16), so only values that are exactly ±1 (a saturated ``tanh``) or outside move;
-    nothing inside the interval is distorted, unlike a fixed epsilon. NaN stays NaN.
-    """
-    edge = 1.0 - torch.finfo(y.dtype).eps / 2
-    return y.clamp(-edge, edge)
 
 
 def _log1p_exp_neg_abs(x: torch.Tensor) -> torch.Tensor:
@@ -118,7 +103,8 @@ class TanhTransform(Transform):
 
     which equals ``2·(log 2 − x − softplus(−2x))`` (TFP's ``tanh.py``, as in torch) and is exact
     where ``1 − tanh²x`` underflows (:math:`|x| \gtrsim 9` in float32). The inverse is finite at
-    ``y = ±1``: those values are first moved inside by :func:`clamp_to_open_unit`.
+    ``y = ±1``: those values are first moved inside by
+    :func:`rsample.special.clamp_open_unit`.
     """
 
     domain = constraints.real
@@ -133,15 +119,13 @@ class TanhTransform(Transform):
         return x.tanh()
 
     def _inverse(self, y):
-        y = clamp_to_open_unit(y)
-        return 0.5 * (torch.log1p(y) - torch.log1p(-y))
+        return atanh_clamped(y)
 
     def _forward_and_log_det(self, x):
-        return x.tanh(), self.log_abs_det_jacobian(x, None)
+        return x.tanh(), log1m_tanh_sq(x)
 
     def log_abs_det_jacobian(self, x, y):
-        a = x.abs()
-        return 2 * (LOG_2 - a - torch.log1p(torch.exp(-2 * a)))
+        return log1m_tanh_sq(x)
 
 
 class SoftplusTransform(Transform):

@@ -46,17 +46,29 @@ class LocationScale(Distribution):
     # ----------------------------------------------------------------- sampling
     def rsample(self, sample_shape=torch.Size(), *, generator=None) -> torch.Tensor:
         z = self._std_noise(self._extended_shape(sample_shape), generator)
-        return torch.addcmul(self.loc, z, self.scale)
+        if self._needs_graph():
+            return torch.addcmul(self.loc, z, self.scale)
+        return torch.addcmul(self.loc, z, self.scale, out=z)  # no graph: reuse the noise buffer
+
+    def _needs_graph(self) -> bool:
+        """Whether a draw must be recorded by autograd (or traced functionally by dynamo)."""
+        if torch.compiler.is_compiling():
+            return True
+        return torch.is_grad_enabled() and (self.loc.requires_grad or self.scale.requires_grad)
 
     def rsample_and_log_prob(self, sample_shape=torch.Size(), *, generator=None):
         z = self._std_noise(self._extended_shape(sample_shape), generator)
-        return torch.addcmul(self.loc, z, self.scale), self._std_log_prob(z) - self.scale.log()
+        return torch.addcmul(self.loc, z, self.scale), self._log_prob_of_std(z)
 
     # ----------------------------------------------------------------- scoring
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
         if self._validate_args:
             self._validate_sample(value)
-        return self._std_log_prob((value - self.loc) / self.scale) - self.scale.log()
+        return self._log_prob_of_std((value - self.loc) / self.scale)
+
+    def _log_prob_of_std(self, z: torch.Tensor) -> torch.Tensor:
+        """``log p(loc + scale·z) = log p_Z(z) − log scale``."""
+        return self._std_log_prob(z) - self.scale.log()
 
     def cdf(self, value: torch.Tensor) -> torch.Tensor:
         if self._validate_args:

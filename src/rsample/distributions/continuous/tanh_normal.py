@@ -112,7 +112,8 @@ class TanhNormal(Distribution):
     def rsample_and_log_prob(self, sample_shape=torch.Size(), *, generator=None):
         eps = self._noise(sample_shape, generator)
         u = torch.addcmul(self.loc, eps, self.scale)
-        log_p = -0.5 * eps.square() - HALF_LOG_2PI - self.scale.log() - log1m_tanh_sq(u)
+        log_normal = torch.addcmul((-HALF_LOG_2PI) - self.scale.log(), eps, eps, value=-0.5)
+        log_p = log_normal - log1m_tanh_sq(u)
         if not self._unit:
             log_p = log_p - self._log_half()
         return self._squash(torch.tanh(u)), log_p
