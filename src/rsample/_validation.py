@@ -144,15 +144,24 @@ def _describe_violation(x: torch.Tensor, ok: torch.Tensor) -> str:
     return f"{shown!r} at index {list(index)}"
 
 
+_SINGLETON_NAMES = {
+    id(constraints.real): "real",
+    id(constraints.positive): "positive",
+    id(constraints.nonnegative): "nonnegative",
+    id(constraints.unit_interval): "unit_interval",
+}
+
+
 def _describe_constraint(constraint) -> str:
-    """``positive (> 0)``-style text; built from numbers only, so dynamo can fold it."""
-    name = type(constraint).__name__.lstrip("_")
+    """``positive (0, inf)``-style text; built from numbers only, so dynamo can fold it."""
+    name = _SINGLETON_NAMES.get(id(constraint)) or type(constraint).__name__.lstrip("_")
     bounds = _bounds(constraint)
     if bounds is None:
         return name
     low, high, low_incl, high_incl = bounds
-    interval = f"{'[' if low_incl else '('}{low:g}, {high:g}{']' if high_incl else ')'}"
-    return f"{name} {interval}"
+    opening = "[" if low_incl and low > -math.inf else "("
+    closing = "]" if high_incl and high < math.inf else ")"
+    return f"{name} {opening}{low:g}, {high:g}{closing}"
 
 
 def _traceable_mask(constraint, x: torch.Tensor, finite: bool) -> torch.Tensor | None:
