@@ -39,6 +39,7 @@ class Distribution(_td.Distribution):
         _infinite_ok: parameters allowed to be ±inf (by default every parameter must be finite).
         _batch_free: tensor attributes that do not depend on the batch shape and are shared, not
             expanded, by :meth:`expand`.
+        _draw_state: attributes that describe the latest draw (see :func:`_remembers_draw`).
     """
 
     arg_constraints: dict[str, constraints.Constraint] = {}
@@ -46,6 +47,7 @@ class Distribution(_td.Distribution):
     _validate_args = True  # rsample's own default; torch's global flag is left alone
     _infinite_ok: tuple[str, ...] = ()
     _batch_free: tuple[str, ...] = ()
+    _draw_state: tuple[str, ...] = ("_last_draw",)  # dropped by expand, pickling and copies
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -194,7 +196,7 @@ class Distribution(_td.Distribution):
         cls = type(self)
         new = _instance if _instance is not None else cls.__new__(cls)
         for key, value in self.__dict__.items():
-            if key in ("_batch_shape", "_event_shape", "_last_draw") or _is_lazy(cls, key):
+            if key in ("_batch_shape", "_event_shape", *self._draw_state) or _is_lazy(cls, key):
                 continue
             constraint = self.arg_constraints.get(key)
             if constraint is not None and isinstance(value, torch.Tensor):
@@ -235,7 +237,8 @@ class Distribution(_td.Distribution):
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        state.pop("_last_draw", None)  # a weak reference: neither picklable nor meaningful
+        for key in self._draw_state:  # about the latest draw only (and a weak reference)
+            state.pop(key, None)
         return state
 
     # ----------------------------------------------------------------- display

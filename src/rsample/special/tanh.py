@@ -7,6 +7,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .._scalars import const
+
 __all__ = ["atanh_clamped", "clamp_open_unit", "log1m_tanh_sq"]
 
 LOG_2 = math.log(2.0)
@@ -37,4 +39,5 @@ def log1m_tanh_sq(u: torch.Tensor) -> torch.Tensor:
     ``u → −∞`` the terms ``−u`` and ``softplus(−2u) ≈ −2u`` cancel to ``u`` with an error relative
     to ``|u|``, i.e. to the result: no accuracy is lost.
     """
-    return 2 * (LOG_2 - u - F.softplus(-2 * u))
+    v = u * const(-2.0, u.dtype)
+    return torch.add(const(2 * LOG_2, u.dtype) + v, F.softplus(v), alpha=-2)

@@ -13,6 +13,7 @@ import math
 
 import torch
 
+from ..._scalars import const
 from ...special import log_ndtr, ndtr, ndtri
 from ._loc_scale import LocationScale
 
@@ -46,7 +47,8 @@ class Normal(LocationScale):
 
     def _log_prob_of_std(self, z):
         # −½z² − log σ − ½log 2π as one fused multiply-add (fewer ops forward and backward).
-        return torch.addcmul((-HALF_LOG_2PI) - self.scale.log(), z, z, value=-0.5)
+        log_norm = const(-HALF_LOG_2PI, z.dtype) - self.scale.log()
+        return torch.addcmul(log_norm, z, z, value=-0.5)
 
     def _std_cdf(self, z):
         return ndtr(z)

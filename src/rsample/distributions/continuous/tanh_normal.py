@@ -7,11 +7,12 @@ r"""TanhNormal: a Normal squashed by ``tanh`` into ``(low, high)``, for SAC-styl
     \quad u = \operatorname{atanh}\big((y - m)/h\big)
 
 ``rsample`` is explicit. ``rsample_and_log_prob`` scores from the pre-tanh value with
-``log(1 − tanh²u) = 2(log 2 − |u| − softplus(−2|u|))``, which stays exact where ``tanh u`` has
-rounded to ±1. ``log_prob`` of a stored action (no pre-image, e.g. from a replay buffer) moves
-only values that are exactly ±1 to the nearest representable value inside, then computes
-``atanh`` and ``log(1 − y²) = log1p(y) + log1p(−y)`` without cancellation, so it is finite at the
-bounds and undistorted elsewhere. float16/bfloat16 inputs are scored in float32.
+``log(1 − tanh²u) = 2(log 2 − u − softplus(−2u))``, which stays exact where ``tanh u`` has
+rounded to ±1; so does ``log_prob`` of the distribution's own latest draw (its pre-image is
+kept, like torch's cached ``TanhTransform``). ``log_prob`` of a stored action (no pre-image,
+e.g. from a replay buffer) moves only values that are exactly ±1 to the nearest representable
+value inside, then computes ``atanh`` and ``log(1 − y²) = log1p(y) + log1p(−y)`` without
+cancellation, so it is finite at the bounds and undistorted elsewhere. float16/bfloat16 inputs are scored in float32.
 
 ``mean``, ``variance`` and ``entropy`` have no closed form: they are computed by fixed-order
 Gauss–Legendre quadrature (:func:`rsample.special.normal_expectation`, absolute error ≤ 2e-9 in
@@ -28,6 +29,7 @@ import torch
 from torch.distributions import constraints
 
 from ... import _validation
+from ..._scalars import const
 from ...distribution import Distribution
 from ...special import (
     atanh_clamped,
@@ -54,6 +56,7 @@ class TanhNormal(Distribution):
         "high": constraints.dependent(is_discrete=False, event_dim=0),
     }
     rsample_kind = "explicit"
+    _draw_state = (*Distribution._draw_state, "_pre_image")
 
     def __init__(self, loc, scale, low=-1.0, high=1.0, validate_args=None):
         if isinstance(low, numbers.Real) and isinstance(high, numbers.Real):
@@ -107,16 +110,19 @@ class TanhNormal(Distribution):
 
     def rsample(self, sample_shape=torch.Size(), *, generator=None):
         u = torch.addcmul(self.loc, self._noise(sample_shape, generator), self.scale)
+        self._pre_image = u  # log_prob of this very draw then scores from u (see log_prob)
         return self._squash(torch.tanh(u))
 
     def rsample_and_log_prob(self, sample_shape=torch.Size(), *, generator=None):
         eps = self._noise(sample_shape, generator)
         u = torch.addcmul(self.loc, eps, self.scale)
-        log_normal = torch.addcmul((-HALF_LOG_2PI) - self.scale.log(), eps, eps, value=-0.5)
-        log_p = log_normal - log1m_tanh_sq(u)
-        if not self._unit:
-            log_p = log_p - self._log_half()
-        return self._squash(torch.tanh(u)), log_p
+        return self._squash(torch.tanh(u)), self._log_prob_from_pre_image(u, eps)
+
+    def _log_prob_from_pre_image(self, u: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        """``log N(u; μ, σ²) − log(1 − tanh²u) − log h`` with ``eps = (u − μ)/σ``."""
+        log_norm = const(-HALF_LOG_2PI, eps.dtype) - self.scale.log()
+        log_p = torch.addcmul(log_norm, eps, eps, value=-0.5) - log1m_tanh_sq(u)
+        return log_p if self._unit else log_p - self._log_half()
 
     # ----------------------------------------------------------------- scoring
     def _unit_value(self, value: torch.Tensor) -> torch.Tensor:
@@ -125,6 +131,11 @@ class TanhNormal(Distribution):
         return t.float() if t.dtype in _HALF_TYPES else t
 
     def log_prob(self, value):
+        if self._is_own_draw(value):
+            # The latest draw, unmodified: score from its pre-image, exact even where tanh has
+            # saturated (as torch's TransformedDistribution does with a cached TanhTransform).
+            u = self._pre_image
+            return self._log_prob_from_pre_image(u, (u - self.loc) / self.scale)
         if self._validate_args:
             self._validate_sample(value)
         t = self._unit_value(value)
