@@ -3,7 +3,7 @@
 ``import rsample as D`` replaces ``import torch.distributions as D``.
 """
 
-from . import constraints, kl, utils
+from . import constraints, gradients, kl, utils
 from ._validation import get_device_validation, set_device_validation
 from .distribution import Distribution, set_default_validate_args
 from .distributions import *  # noqa: F403
@@ -16,6 +16,7 @@ __all__ = [
     "Distribution",
     "constraints",
     "get_device_validation",
+    "gradients",
     "kl",
     "kl_divergence",
     "register_kl",
