@@ -1,5 +1,6 @@
 """Univariate continuous families, one module each."""
 
+from . import _kl  # noqa: F401  (registers the analytic KL divergences on import)
 from .cauchy import Cauchy
 from .exponential import Exponential
 from .gumbel import Gumbel
