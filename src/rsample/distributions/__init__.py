@@ -2,10 +2,9 @@
 
 from .continuous import *  # noqa: F403
 from .continuous import __all__ as _continuous
-
-__all__ = [*_continuous]
-
+from .multivariate import *  # noqa: F403
+from .multivariate import __all__ as _multivariate
 from .wrappers import *  # noqa: F403
 from .wrappers import __all__ as _wrappers
 
-__all__ += _wrappers
+__all__ = [*_continuous, *_multivariate, *_wrappers]

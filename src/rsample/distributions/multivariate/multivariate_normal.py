@@ -42,10 +42,10 @@ class MultivariateNormal(Distribution):
     ``loc`` and the matrix broadcast; the factor :math:`L` is kept unbroadcast, so a single
     covariance shared by a batch of means is factored once, and :meth:`expand` copies nothing.
 
-    Validation never runs a second factorization: ``covariance_matrix`` and ``precision_matrix``
-    are judged by the ``info`` of the Cholesky factorization the distribution needs anyway
-    (``torch.linalg.cholesky_ex``), plus one symmetry reduction; ``scale_tril`` by one
-    reduction for its upper triangle and the finiteness of :math:`\log\det L`.
+    Validation never runs a second factorization and never synchronizes a device:
+    ``covariance_matrix`` and ``precision_matrix`` are judged by the ``info`` of the Cholesky
+    factorization the distribution needs anyway (``torch.linalg.cholesky_ex``) plus finiteness
+    and symmetry checks; ``scale_tril`` by two reductions (upper triangle, diagonal).
     """
 
     arg_constraints = {
@@ -83,8 +83,6 @@ class MultivariateNormal(Distribution):
         self.__dict__[param] = _expand(matrix, (*batch_shape, d, d))
         self._parameterization = param
         self._unbroadcasted_scale_tril, self._factor_info = _scale_tril_from(param, matrix)
-        # log det L, needed by log_prob, entropy and validation alike: computed once.
-        self._half_log_det = self._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
         super().__init__(batch_shape, (d,), validate_args=validate_args)
         del self._factor_info  # only validation reads it
 
@@ -93,7 +91,7 @@ class MultivariateNormal(Distribution):
         name, param = type(self).__name__, self._parameterization
         _validation.check(name, "loc", constraints.real, _unexpanded(self.loc, 1), finite=True)
         if param == "scale_tril":
-            _check_scale_tril(name, self._unbroadcasted_scale_tril, self._half_log_det)
+            _check_scale_tril(name, self._unbroadcasted_scale_tril)
         else:
             _check_positive_definite(name, param, _unexpanded(self.__dict__[param], 2))
             _validation.check_batch(
@@ -101,13 +99,13 @@ class MultivariateNormal(Distribution):
                 param,
                 "positive_definite",
                 self._factor_info,
-                reason="its Cholesky factorization failed (the leading minor of order {value} is "
-                "not positive definite)",
+                reason="it is not positive definite (its Cholesky factorization failed, "
+                "info = {value})",
             )
 
     def expand(self, batch_shape, _instance=None) -> MultivariateNormal:
-        """Expand the batch shape; the Cholesky factor and its log-determinant are shared."""
-        new = self._get_checked_instance(MultivariateNormal, _instance)
+        """Expand the batch shape as views; the Cholesky factor is shared, nothing is copied."""
+        new = _instance if _instance is not None else type(self).__new__(type(self))
         batch_shape = torch.Size(batch_shape)
         d = self._event_shape[0]
         new.loc = self.loc.expand((*batch_shape, d))
@@ -116,7 +114,6 @@ class MultivariateNormal(Distribution):
                 new.__dict__[key] = self.__dict__[key].expand((*batch_shape, d, d))
         new._parameterization = self._parameterization
         new._unbroadcasted_scale_tril = self._unbroadcasted_scale_tril
-        new._half_log_det = self._half_log_det
         Distribution.__init__(new, batch_shape, self._event_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
@@ -167,8 +164,22 @@ class MultivariateNormal(Distribution):
             self._validate_sample(value)
         return self._log_density(self._mahalanobis(value - self.loc))
 
+    def _validate_sample(self, value: torch.Tensor) -> None:
+        _validate_vector(self, value)
+
     def _log_density(self, mahalanobis: torch.Tensor) -> torch.Tensor:
-        return -0.5 * (mahalanobis + self._event_shape[0] * LOG_2PI) - self._half_log_det
+        return -0.5 * (mahalanobis + self._event_shape[0] * LOG_2PI) - self._half_log_det()
+
+    def _half_log_det(self) -> torch.Tensor:
+        r""":math:`\tfrac12\log\det\Sigma = \sum_i \log L_{ii}`.
+
+        Recomputed per call (``d`` logarithms), not cached: a cached value would tie every
+        ``log_prob`` to one autograd graph, and a second ``backward`` would fail. The strided
+        diagonal is copied first: ``log`` is vectorized only on contiguous memory, and the
+        copy halves the cost on batches of matrices.
+        """
+        diagonal = self._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1)
+        return diagonal.contiguous().log().sum(-1)
 
     # ----------------------------------------------------------------- moments
     @property
@@ -188,12 +199,12 @@ class MultivariateNormal(Distribution):
     def entropy(self) -> torch.Tensor:
         r""":math:`H = \tfrac d2 (1 + \log 2\pi) + \sum_i \log L_{ii}`."""
         d = self._event_shape[0]
-        return (0.5 * d * (1.0 + LOG_2PI) + self._half_log_det).expand(self._batch_shape)
+        return (0.5 * d * (1.0 + LOG_2PI) + self._half_log_det()).expand(self._batch_shape)
 
     # ----------------------------------------------------------------- Gaussian algebra (KL)
     def _log_det(self) -> torch.Tensor:
         r""":math:`\log\det\Sigma`."""
-        return 2.0 * self._half_log_det
+        return 2.0 * self._half_log_det()
 
     def _mahalanobis(self, diff: torch.Tensor) -> torch.Tensor:
         r""":math:`\delta^\top \Sigma^{-1} \delta = \|L^{-1}\delta\|^2`."""
@@ -282,39 +293,91 @@ def _precision_to_scale_tril(precision: torch.Tensor) -> tuple[torch.Tensor, tor
 
 
 # --------------------------------------------------------------------- validation helpers
-def _check_scale_tril(name: str, L: torch.Tensor, half_log_det: torch.Tensor) -> None:
-    """Finite, lower triangular, positive diagonal: two reductions plus the log-det we keep."""
+def _skipped(t: torch.Tensor) -> bool:
+    """Inside ``torch.func`` transforms checks are skipped (see :mod:`rsample._validation`)."""
+    return not torch.compiler.is_compiling() and _validation._is_wrapped(t)
+
+
+def _check_scale_tril(name: str, L: torch.Tensor) -> None:
+    r"""Finite, lower triangular, positive diagonal: two reductions over :math:`L`.
+
+    :math:`\max_{i<j} |L_{ij}|` is computed as :math:`\max |L \odot U|` with :math:`U` the
+    strict upper mask; a non-finite entry anywhere makes it NaN (:math:`0 \cdot \infty`), so
+    the same reduction checks finiteness. The mask takes :math:`L`'s memory layout: Cholesky
+    factors are often column-major (LAPACK's layout, as ``torch.linalg.cholesky`` returns them),
+    and an elementwise op mixing layouts is several times slower on batches of small matrices.
+    """
+    if _skipped(L):
+        return
     L = L.detach()
-    d = L.shape[-1]
-    magnitude = L.abs()
-    # The upper triangle's mass by one matrix-vector product with a 0/1 mask: a contiguous
-    # reduction, several times faster than ``tril``/``triu`` on batches of small matrices.
-    upper = torch.ones(d, d, dtype=L.dtype, device=L.device).triu_(1).flatten()
+    ones = torch.ones(L.shape[-2:], dtype=L.dtype, device=L.device)
+    column_major = L.dim() > 1 and L.stride(-2) == 1 and L.stride(-1) != 1
+    upper = ones.tril_(-1).mT if column_major else ones.triu_(1)
+    # One temporary, reused in place: each live batch-sized buffer costs page faults on fresh
+    # memory that exceed the arithmetic here.
+    upper_mass = torch.mul(L, upper).abs_().amax((-2, -1))
     checks = (
-        (magnitude.amax((-2, -1)).isfinite().logical_not(), "it has a non-finite entry"),
-        ((magnitude.flatten(-2) @ upper) != 0, "it has a nonzero entry above the diagonal"),
-        (half_log_det.detach().isfinite().logical_not(), "its diagonal is not positive"),
+        (upper_mass != 0, "it has a nonzero entry above the diagonal or a non-finite entry"),
+        (L.diagonal(dim1=-2, dim2=-1).amin(-1) <= 0, "its diagonal is not positive"),
     )
     for failed, reason in checks:
         _validation.check_batch(name, "scale_tril", "lower_cholesky", failed, reason=reason)
 
 
 def _check_positive_definite(name: str, param: str, matrix: torch.Tensor) -> None:
-    r"""Finite and symmetric as ``torch.isclose(M, M^T, atol=1e-6)`` is, in one pass.
+    r"""Finite, and symmetric as ``torch.isclose(M, M^T, atol=1e-6)`` is.
 
-    :math:`|M_{ij} - M_{ji}| \le 10^{-6} + 10^{-5}|M_{ij}|` for all :math:`i, j` is the same
-    condition as torch's elementwise ``isclose`` against the transpose, reduced per matrix with
-    one ``amax``. Positive definiteness itself comes from the Cholesky ``info``.
+    Torch's elementwise ``isclose`` against the transpose holds iff, for every pair
+    :math:`i > j`, :math:`|M_{ij} - M_{ji}| \le 10^{-6} + 10^{-5}\min(|M_{ij}|, |M_{ji}|)`.
+    The two triangles are gathered into contiguous rows first (in place from there on): an
+    elementwise op against ``M.mT`` reads with a stride of ``d`` and is several times slower on
+    batches of small matrices. Positive definiteness itself comes from the Cholesky ``info``.
     """
+    if _skipped(matrix):
+        return
     matrix = matrix.detach()
-    magnitude = matrix.abs()
-    excess = torch.sub((matrix - matrix.mT).abs(), magnitude, alpha=1e-5).amax((-2, -1))
-    checks = (
-        (magnitude.amax((-2, -1)).isfinite().logical_not(), "it has a non-finite entry"),
-        ((excess <= 1e-6).logical_not(), "it is not symmetric"),
-    )
-    for failed, reason in checks:
-        _validation.check_batch(name, param, "positive_definite", failed, reason=reason)
+    _validation.check(name, param, constraints.real, matrix, finite=True)
+    d = matrix.shape[-1]
+    if d == 1:
+        return
+    if matrix.stride(-2) == 1 and matrix.stride(-1) != 1:
+        matrix = matrix.mT  # column-major: M^T is row-major, and symmetric iff M is
+    i, j = torch.tril_indices(d, d, -1, device=matrix.device)
+    flat = matrix.flatten(-2)
+    lower, upper = flat.index_select(-1, i * d + j), flat.index_select(-1, j * d + i)
+    excess = (lower - upper).abs_()
+    bound = torch.minimum(lower.abs_(), upper.abs_())
+    # Any positive excess, by a sum of its positive part: a row ``amax`` over d(d-1)/2 entries
+    # (not a multiple of the vector width) is several times slower. NaN survives to fail.
+    excess.sub_(bound, alpha=1e-5).sub_(1e-6).clamp_(min=0)
+    failed = (excess.sum(-1) <= 0).logical_not()
+    _validation.check_batch(name, param, "positive_definite", failed, reason="it is not symmetric")
+
+
+def _validate_vector(dist: Distribution, value: torch.Tensor) -> None:
+    """The base class's sample check, with ``real_vector`` checked as ``real`` elementwise.
+
+    The same condition, but one ``sum`` (the fast path of :func:`_validation.check`) instead of
+    the masks the ``independent`` wrapper builds, and traceable under ``torch.compile``.
+    """
+    name = type(dist).__name__
+    if not isinstance(value, torch.Tensor):
+        raise ValueError(f"{name}: the value must be a tensor, got {type(value).__name__}")
+    event, batch = dist.event_shape, dist.batch_shape
+    if value.dim() < 1 or value.shape[-1:] != event:
+        raise ValueError(
+            f"{name}: the value's trailing shape {tuple(value.shape)} does not end with the "
+            f"event shape {tuple(event)}"
+        )
+    if value.shape[:-1] != batch:
+        try:
+            torch.broadcast_shapes(value.shape[:-1], batch)
+        except RuntimeError:
+            raise ValueError(
+                f"{name}: the value's batch shape {tuple(value.shape[:-1])} does not broadcast "
+                f"with the distribution's batch shape {tuple(batch)}"
+            ) from None
+    _validation.check(name, "value", constraints.real, value, finite=False)
 
 
 # --------------------------------------------------------------------- batched linear algebra
