@@ -50,7 +50,13 @@ _is_wrapped = getattr(torch._C._functorch, "is_functorch_wrapped_tensor", lambda
 
 
 def _bounds(constraint) -> tuple[float, float, bool, bool] | None:
-    """(low, high, low_inclusive, high_inclusive) for scalar-bounded constraints, else None."""
+    """(low, high, low_inclusive, high_inclusive) for scalar-bounded constraints, else None.
+
+    ``independent(c, n)`` (e.g. ``real_vector``) has the bounds of ``c``: every element of every
+    event must satisfy them, so the elementwise check is the same condition.
+    """
+    while isinstance(constraint, constraints.independent):
+        constraint = constraint.base_constraint
     if constraint is constraints.real:
         return (-math.inf, math.inf, True, True)
     if constraint is constraints.positive:
@@ -99,6 +105,7 @@ _SINGLETON_BOUNDS = {
         constraints.positive,
         constraints.nonnegative,
         constraints.unit_interval,
+        constraints.real_vector,
     )
 }
 
@@ -149,6 +156,7 @@ _SINGLETON_NAMES = {
     id(constraints.positive): "positive",
     id(constraints.nonnegative): "nonnegative",
     id(constraints.unit_interval): "unit_interval",
+    id(constraints.real_vector): "real_vector",
 }
 
 

@@ -34,7 +34,6 @@ from .multivariate_normal import (
     _kl_gaussian,
     _promote,
     _unexpanded,
-    _validate_vector,
 )
 
 __all__ = ["LowRankMultivariateNormal"]
@@ -95,9 +94,6 @@ class LowRankMultivariateNormal(Distribution):
         W, delta = self._unbroadcasted_cov_factor, self._unbroadcasted_cov_diag
         _validation.check(name, "cov_factor", constraints.real, W, finite=True)
         _validation.check(name, "cov_diag", constraints.positive, delta, finite=True)
-
-    def _validate_sample(self, value: torch.Tensor) -> None:
-        _validate_vector(self, value)
 
     # ----------------------------------------------------------------- derived matrices
     @lazy_property

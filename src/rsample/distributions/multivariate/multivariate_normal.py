@@ -164,9 +164,6 @@ class MultivariateNormal(Distribution):
             self._validate_sample(value)
         return self._log_density(self._mahalanobis(value - self.loc))
 
-    def _validate_sample(self, value: torch.Tensor) -> None:
-        _validate_vector(self, value)
-
     def _log_density(self, mahalanobis: torch.Tensor) -> torch.Tensor:
         return -0.5 * (mahalanobis + self._event_shape[0] * LOG_2PI) - self._half_log_det()
 
@@ -354,33 +351,6 @@ def _check_positive_definite(name: str, param: str, matrix: torch.Tensor) -> Non
     _validation.check_batch(name, param, "positive_definite", failed, reason="it is not symmetric")
 
 
-def _validate_vector(dist: Distribution, value: torch.Tensor) -> None:
-    """The base class's sample check, with ``real_vector`` checked as ``real`` elementwise.
-
-    The same condition, but one ``sum`` (the fast path of :func:`_validation.check`) instead of
-    the masks the ``independent`` wrapper builds, and traceable under ``torch.compile``.
-    """
-    name = type(dist).__name__
-    if not isinstance(value, torch.Tensor):
-        raise ValueError(f"{name}: the value must be a tensor, got {type(value).__name__}")
-    event, batch = dist.event_shape, dist.batch_shape
-    if value.dim() < 1 or value.shape[-1:] != event:
-        raise ValueError(
-            f"{name}: the value's trailing shape {tuple(value.shape)} does not end with the "
-            f"event shape {tuple(event)}"
-        )
-    if value.shape[:-1] != batch:
-        try:
-            torch.broadcast_shapes(value.shape[:-1], batch)
-        except RuntimeError:
-            raise ValueError(
-                f"{name}: the value's batch shape {tuple(value.shape[:-1])} does not broadcast "
-                f"with the distribution's batch shape {tuple(batch)}"
-            ) from None
-    _validation.check(name, "value", constraints.real, value, finite=False)
-
-
-# --------------------------------------------------------------------- batched linear algebra
 def _fold(matrix: torch.Tensor, x: torch.Tensor):
     """Rearrange ``x`` so that the batch dims ``matrix`` broadcasts over become columns.
 
