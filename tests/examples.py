@@ -78,8 +78,13 @@ class TanhNormalRef:
         self.low, self.high = low, high
 
     def _u(self, y):
-        with np.errstate(divide="ignore"):
-            return np.arctanh(np.clip((np.asarray(y, float) - self.mid) / self.half, -1, 1))
+        # atanh(t) = ½(log(1 + t) − log(1 − t)) with 1 ± t from the exact differences y − low
+        # and high − y: rounding t itself would lose digits next to the bounds.
+        y = np.asarray(y, float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            one_plus = np.clip((y - self.low) / self.half, 0, 2)
+            one_minus = np.clip((self.high - y) / self.half, 0, 2)
+            return 0.5 * (np.log(one_plus) - np.log(one_minus))
 
     def support(self):
         return self.low, self.high

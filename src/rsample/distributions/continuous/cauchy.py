@@ -15,16 +15,38 @@ import torch
 
 from ._loc_scale import LocationScale
 
-__all__ = ["Cauchy", "log1p_square"]
+__all__ = ["Cauchy", "log1p_square", "log_cauchy_kernel"]
 
 
 def log1p_square(z: torch.Tensor) -> torch.Tensor:
     """``log(1 + z²)`` without overflow of ``z²`` (float32 overflows at ``|z| ≈ 1.8e19``)."""
     a = z.abs()
-    big = a > 1
-    safe = torch.where(big, a, torch.ones_like(a))
+    # Each branch sees only arguments it is chosen for (the double-where trick): otherwise the
+    # backward of the unchosen ``a.square()`` computes 0·2a = 0·∞ = NaN once 2a overflows.
+    big, safe_big, safe_small = a > 1, a.clamp_min(1), a.clamp_max(1)
     return torch.where(
-        big, 2 * safe.log() + torch.log1p(safe.reciprocal().square()), torch.log1p(a.square())
+        big,
+        2 * safe_big.log() + torch.log1p(safe_big.reciprocal().square()),
+        torch.log1p(safe_small.square()),
+    )
+
+
+def log_cauchy_kernel(d: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    r"""``log(s / (s² + d²)) = −log s − log1p((d/s)²)`` without forming ``d/s`` where ``|d| > s``.
+
+    ``d/s`` overflows to ∞ once ``|d| > s·max`` (float32 ``Cauchy(0, 1e-20)`` at ``x = 1e19``)
+    though the heavy-tailed density is still representable (``log p ≈ −140``); for ``|d| > s``
+    the form ``log s − 2 log|d| − log1p((s/d)²)`` cannot overflow, is as accurate (both carry an
+    error of about ``|log s|·eps``) and has NaN-free gradients at ``d = ±∞``.
+    """
+    a = d.abs()
+    big = a > scale
+    log_s = scale.log()
+    hi, lo = torch.where(big, a, scale), torch.where(big, scale, a)  # double where, as above
+    return torch.where(
+        big,
+        log_s - 2 * hi.log() - torch.log1p((scale / hi).square()),
+        -log_s - torch.log1p((lo / scale).square()),
     )
 
 
@@ -41,6 +63,12 @@ class Cauchy(LocationScale):
 
     def _std_log_prob(self, z):
         return -math.log(math.pi) - log1p_square(z)
+
+    def log_prob(self, value: torch.Tensor) -> torch.Tensor:
+        # Not through z = (x − loc)/scale, which can overflow where log p is finite.
+        if self._validate_args:
+            self._validate_sample(value)
+        return log_cauchy_kernel(value - self.loc, self.scale) - math.log(math.pi)
 
     def _std_cdf(self, z):
         return torch.atan2(torch.ones_like(z), -z) / math.pi

@@ -45,7 +45,8 @@ class Exponential(Distribution):
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        return torch.where(value >= 0, self.rate.log() - self.rate * value, -math.inf)
+        # NaN stays NaN
+        return torch.where(value < 0, -math.inf, self.rate.log() - self.rate * value)
 
     def cdf(self, value):
         if self._validate_args:

@@ -31,6 +31,9 @@ class Gumbel(LocationScale):
         return -e.clamp_min_(torch.finfo(e.dtype).tiny).log()
 
     def _std_log_prob(self, z):
+        # At z = −∞ (x = −∞, or (x − μ)/β overflowing) z + e^{−z} is −∞ + ∞ = NaN; at the most
+        # negative finite z it is +∞, the right limit, so clamp there.
+        z = z.clamp_min(torch.finfo(z.dtype).min)
         return -(z + torch.exp(-z))
 
     def _std_cdf(self, z):

@@ -14,7 +14,7 @@ import torch
 from torch.distributions import constraints
 
 from ...distribution import Distribution
-from .cauchy import log1p_square
+from .cauchy import log1p_square, log_cauchy_kernel
 
 __all__ = ["HalfCauchy"]
 
@@ -48,8 +48,8 @@ class HalfCauchy(Distribution):
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        log_p = LOG_2_OVER_PI - self.scale.log() - log1p_square(value / self.scale)
-        return torch.where(value >= 0, log_p, -math.inf)
+        log_p = LOG_2_OVER_PI + log_cauchy_kernel(value, self.scale)  # value/scale may overflow
+        return torch.where(value < 0, -math.inf, log_p)  # NaN stays NaN
 
     def cdf(self, value):
         if self._validate_args:

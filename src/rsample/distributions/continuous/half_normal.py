@@ -50,7 +50,7 @@ class HalfNormal(Distribution):
             self._validate_sample(value)
         z = value / self.scale
         log_p = LOG_2 - HALF_LOG_2PI - 0.5 * z.square() - self.scale.log()
-        return torch.where(value >= 0, log_p, -math.inf)
+        return torch.where(value < 0, -math.inf, log_p)  # NaN stays NaN
 
     def cdf(self, value):
         if self._validate_args:

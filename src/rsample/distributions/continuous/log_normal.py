@@ -53,7 +53,8 @@ class LogNormal(Distribution):
             self._validate_sample(value)
         y = value.log()
         log_p = -0.5 * ((y - self.loc) / self.scale).square() - HALF_LOG_2PI - self.scale.log() - y
-        return torch.where(value > 0, log_p, -math.inf)
+        # where(value <= 0, …), not where(value > 0, …): NaN must stay NaN, not become −inf.
+        return torch.where(value <= 0, -math.inf, log_p)
 
     def cdf(self, value):
         if self._validate_args:

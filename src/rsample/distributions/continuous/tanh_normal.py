@@ -12,7 +12,8 @@ rounded to ±1; so does ``log_prob`` of the distribution's own latest draw (its 
 kept, like torch's cached ``TanhTransform``). ``log_prob`` of a stored action (no pre-image,
 e.g. from a replay buffer) moves only values that are exactly ±1 to the nearest representable
 value inside, then computes ``atanh`` and ``log(1 − y²) = log1p(y) + log1p(−y)`` without
-cancellation, so it is finite at the bounds and undistorted elsewhere. float16/bfloat16 inputs are scored in float32.
+cancellation, so it is finite at the bounds and undistorted elsewhere. float16/bfloat16 inputs
+are scored in float32.
 
 ``mean``, ``variance`` and ``entropy`` have no closed form: they are computed by fixed-order
 Gauss–Legendre quadrature (:func:`rsample.special.normal_expectation`, absolute error ≤ 2e-9 in
@@ -32,7 +33,6 @@ from ... import _validation
 from ..._scalars import const
 from ...distribution import Distribution
 from ...special import (
-    atanh_clamped,
     clamp_open_unit,
     log1m_tanh_sq,
     ndtr,
@@ -93,7 +93,12 @@ class TanhNormal(Distribution):
         return (self.high - self.low) / 2
 
     def _squash(self, t: torch.Tensor) -> torch.Tensor:
-        return t if self._unit else self._mid + self._half * t
+        if self._unit:
+            return t
+        # m and h are rounded, so m ± h can land an ulp outside [low, high] where tanh has
+        # saturated (float32 low=0.1, high=0.7: m − h < low); such a draw would then fail
+        # validation when scored later. The clamp moves only those.
+        return (self._mid + self._half * t).clamp(self.low, self.high)
 
     def _log_half(self):
         half = self._half
@@ -125,10 +130,25 @@ class TanhNormal(Distribution):
         return log_p if self._unit else log_p - self._log_half()
 
     # ----------------------------------------------------------------- scoring
-    def _unit_value(self, value: torch.Tensor) -> torch.Tensor:
-        """``(value − m)/h`` clamped inside (−1, 1) in the value's dtype, lifted from half types."""
-        t = clamp_open_unit(value if self._unit else (value - self._mid) / self._half)
-        return t.float() if t.dtype in _HALF_TYPES else t
+    def _log1p_pm_t(self, value: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(log(1 + t), log(1 − t))`` for ``t = (value − m)/h``, finite at the bounds.
+
+        Default bounds: ``t = value`` moved inside (−1, 1) in the value's dtype (only exact ±1
+        move), then ``log1p``. General bounds: ``1 ± t`` are formed as ``(value − low)/h`` and
+        ``(high − value)/h`` — rounding ``t`` first would cost up to 2 nats one ulp from a bound
+        — floored at the value dtype's ``eps/2`` (the gap that the default bounds leave).
+        Half-precision values are computed in float32.
+        """
+        if self._unit:
+            t = clamp_open_unit(value)
+            t = t.float() if t.dtype in _HALF_TYPES else t
+            return torch.log1p(t), torch.log1p(-t)
+        gap = torch.finfo(value.dtype).eps / 2
+        v = value.float() if value.dtype in _HALF_TYPES else value
+        h = self._half
+        one_plus = (_minus_bound(v, self.low) / h).clamp(gap, 2 - gap)
+        one_minus = (-_minus_bound(v, self.high) / h).clamp(gap, 2 - gap)
+        return one_plus.log(), one_minus.log()
 
     def log_prob(self, value):
         if self._is_own_draw(value):
@@ -138,8 +158,7 @@ class TanhNormal(Distribution):
             return self._log_prob_from_pre_image(u, (u - self.loc) / self.scale)
         if self._validate_args:
             self._validate_sample(value)
-        t = self._unit_value(value)
-        log1p_t, log1m_t = torch.log1p(t), torch.log1p(-t)
+        log1p_t, log1m_t = self._log1p_pm_t(value)
         z = (0.5 * (log1p_t - log1m_t) - self.loc) / self.scale
         log_p = -0.5 * z.square() - HALF_LOG_2PI - self.scale.log() - (log1p_t + log1m_t)
         if not self._unit:
@@ -149,8 +168,8 @@ class TanhNormal(Distribution):
     def cdf(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        t = self._unit_value(value)
-        p = ndtr((atanh_clamped(t) - self.loc) / self.scale)
+        log1p_t, log1m_t = self._log1p_pm_t(value)
+        p = ndtr((0.5 * (log1p_t - log1m_t) - self.loc) / self.scale)
         p = torch.where(value >= self.high, 1.0, torch.where(value <= self.low, 0.0, p))
         return p.to(torch.promote_types(value.dtype, self.loc.dtype))
 
@@ -172,7 +191,7 @@ class TanhNormal(Distribution):
     def variance(self):
         m = normal_expectation(torch.tanh, self.loc, self.scale).unsqueeze(0)
         var = normal_expectation(lambda u: (torch.tanh(u) - m).square(), self.loc, self.scale)
-        return var if self._unit else self._half**2 * var
+        return var if self._unit else (var * self._half) * self._half  # no overflow of h²
 
     def entropy(self):
         h_u = 0.5 + HALF_LOG_2PI + self.scale.log()
@@ -210,3 +229,13 @@ class TanhNormal(Distribution):
             return -(u - mu).square() / two_var - log1m_tanh_sq(u)
 
         return torch.where(log_density(u_hi) >= log_density(u_lo), u_hi, u_lo)
+
+
+def _minus_bound(v: torch.Tensor, bound) -> torch.Tensor:
+    """``v − bound``, accurate next to the bound even where a Python-float bound is not
+    representable in ``v``'s dtype: the bound is split as ``head + tail`` with ``head`` rounded
+    to the dtype, so ``v − head`` is exact near the bound (Sterbenz) and ``tail`` corrects it."""
+    if isinstance(bound, float) and v.dtype != torch.float64:
+        head = float(torch.tensor(bound, dtype=v.dtype))
+        return (v - head) - (bound - head)
+    return v - bound

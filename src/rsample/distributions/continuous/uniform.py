@@ -55,8 +55,9 @@ class Uniform(Distribution):
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        inside = (value >= self.low) & (value < self.high)
-        return torch.where(inside, -(self.high - self.low).log(), -math.inf)
+        outside = (value < self.low) | (value >= self.high)
+        # NaN is neither inside nor outside; the ``value·0`` term carries it through (not −inf).
+        return torch.where(outside, -math.inf, value * 0 - (self.high - self.low).log())
 
     def cdf(self, value):
         if self._validate_args:
