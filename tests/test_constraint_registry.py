@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.distributions.constraint_registry as _torch_registry
 import torch.distributions.transforms as tt
 from torch.distributions import constraints
 
@@ -74,12 +75,126 @@ def test_distribution_constraints():
     assert rsample.biject_to is biject_to and rsample.transform_to is transform_to
 
 
+class _UserConstraint(constraints.Constraint):
+    """A constraint class only a user's registration (with torch's registries) knows."""
+
+    def check(self, value):
+        return value > 1
+
+
 def test_unregistered_constraints_fall_back_to_torch():
-    assert isinstance(biject_to(constraints.simplex), tt.StickBreakingTransform)
-    assert isinstance(transform_to(constraints.simplex), tt.SoftmaxTransform)
-    assert isinstance(transform_to(constraints.lower_cholesky), tt.LowerCholeskyTransform)
-    y = biject_to(constraints.simplex)(torch.randn(4, 2))
-    assert constraints.simplex.check(y).all()
+    torch_biject, torch_transform = _torch_registry.biject_to, _torch_registry.transform_to
+    torch_biject.register(_UserConstraint, lambda c: tt.ExpTransform())
+    torch_transform.register(_UserConstraint, lambda c: tt.ExpTransform())
+    try:
+        assert isinstance(biject_to(_UserConstraint()), tt.ExpTransform)
+        assert isinstance(transform_to(_UserConstraint()), tt.ExpTransform)
+    finally:
+        del torch_biject._registry[_UserConstraint], torch_transform._registry[_UserConstraint]
+    with pytest.raises(NotImplementedError):
+        biject_to(_UserConstraint())
+    with pytest.raises(NotImplementedError):  # torch has no bijection onto Cholesky factors
+        biject_to(constraints.lower_cholesky)
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [(biject_to, _torch_registry.biject_to), (transform_to, _torch_registry.transform_to)],
+    ids=["biject_to", "transform_to"],
+)
+def test_every_torch_registration_has_an_rsample_one(ours, theirs):
+    # No constraint torch can transform is handed to torch's registry.
+    assert set(theirs._registry) <= set(ours._registry)
+
+
+# ----------------------------------------------------------------- structured constraints
+# (id, constraint, shape of a value in it, registries that cover it)
+STRUCTURED = [
+    ("simplex", constraints.simplex, (4, 5), "both"),
+    ("lower_cholesky", constraints.lower_cholesky, (4, 3, 3), "transform_to"),
+    ("positive_definite", constraints.positive_definite, (4, 3, 3), "transform_to"),
+    ("positive_semidefinite", constraints.positive_semidefinite, (4, 3, 3), "transform_to"),
+    ("corr_cholesky", constraints.corr_cholesky, (4, 4, 4), "both"),
+    ("corr_cholesky_2", constraints.corr_cholesky, (3, 2, 2), "both"),
+    (
+        "cat",
+        constraints.cat(
+            [constraints.positive, constraints.interval(-1.0, 2.0), constraints.real], -1, [2, 1, 3]
+        ),
+        (4, 6),
+        "both",
+    ),
+    (
+        "cat_event",
+        constraints.cat(
+            [constraints.real_vector, constraints.independent(constraints.positive, 1)]
+        ),
+        (2, 3),
+        "both",
+    ),
+    (
+        "stack",
+        constraints.stack([constraints.positive, constraints.unit_interval, constraints.real], -1),
+        (4, 3),
+        "both",
+    ),
+    (
+        "stack_dim0",
+        constraints.stack([constraints.less_than(1.0), constraints.real], 0),
+        (2, 4),
+        "both",
+    ),
+]
+STRUCTURED_IDS = [c[0] for c in STRUCTURED]
+_REGISTRIES = {"biject_to": biject_to, "transform_to": transform_to}
+
+
+@pytest.mark.parametrize("registry_name", sorted(_REGISTRIES))
+@pytest.mark.parametrize(("name", "constraint", "shape", "covered"), STRUCTURED, ids=STRUCTURED_IDS)
+def test_structured_constraints(registry_name, name, constraint, shape, covered):
+    registry = _REGISTRIES[registry_name]
+    if covered not in ("both", registry_name):
+        with pytest.raises(NotImplementedError):
+            registry(constraint)
+        return
+    t = registry(constraint)
+    assert isinstance(t, T.Transform)
+    assert t.codomain.event_dim == constraint.event_dim
+    x = _unconstrained(t.inverse_shape(shape))
+    y = t(x)
+    assert y.shape == shape == t.forward_shape(x.shape)
+    assert constraint.check(y).all()
+    assert constraint.check(t(x / 5)).all()
+    if t.bijective:
+        torch.testing.assert_close(t.inv(y), x, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(t(t.inv(y)), y, rtol=1e-10, atol=1e-12)
+
+
+def test_structured_registrations_match_torch_choices():
+    assert isinstance(biject_to(constraints.simplex), T.StickBreakingTransform)
+    assert isinstance(transform_to(constraints.simplex), T.SoftmaxTransform)
+    assert isinstance(transform_to(constraints.lower_cholesky), T.LowerCholeskyTransform)
+    assert isinstance(transform_to(constraints.positive_definite), T.PositiveDefiniteTransform)
+    assert isinstance(transform_to(constraints.positive_semidefinite), T.PositiveDefiniteTransform)
+    assert isinstance(biject_to(constraints.corr_cholesky), T.CorrCholeskyTransform)
+    assert isinstance(transform_to(constraints.corr_cholesky), T.CorrCholeskyTransform)
+    cat = biject_to(constraints.cat([constraints.positive, constraints.real], 1, [2, 3]))
+    assert isinstance(cat, T.CatTransform) and cat.dim == 1 and cat.lengths == [2, 3]
+    assert isinstance(cat.transforms[0], T.ExpTransform)
+    stack = transform_to(constraints.stack([constraints.simplex, constraints.simplex], 0))
+    assert isinstance(stack, T.StackTransform)
+    assert all(isinstance(p, T.SoftmaxTransform) for p in stack.transforms)
+
+
+def test_biject_to_simplex_log_det_matches_autograd():
+    t = biject_to(constraints.simplex)
+    x = _unconstrained((3, 4)) / 5
+    log_det = t.forward_and_log_det(x)[1]
+    for row, expected in zip(x, log_det):
+        jac = torch.autograd.functional.jacobian(lambda v: t(v)[:-1], row)
+        torch.testing.assert_close(
+            torch.linalg.slogdet(jac).logabsdet, expected, rtol=1e-12, atol=0
+        )
 
 
 def test_own_registry_register_by_class_instance_and_decorator():

@@ -28,34 +28,13 @@ __all__ = [
 
 from . import constraint_registry, transforms
 from .constraint_registry import biject_to, transform_to
-from .transforms import (
-    AbsTransform,
-    AffineTransform,
-    ComposeTransform,
-    ExpTransform,
-    IndependentTransform,
-    PowerTransform,
-    SigmoidTransform,
-    SoftplusTransform,
-    TanhTransform,
-    Transform,
-    identity_transform,
-)
+from .transforms import *  # noqa: F403  (torch.distributions exports its transforms too)
+from .transforms import __all__ as _transforms
 
 __all__ += [
-    "AbsTransform",
-    "AffineTransform",
-    "ComposeTransform",
-    "ExpTransform",
-    "IndependentTransform",
-    "PowerTransform",
-    "SigmoidTransform",
-    "SoftplusTransform",
-    "TanhTransform",
-    "Transform",
+    *_transforms,
     "biject_to",
     "constraint_registry",
-    "identity_transform",
     "transform_to",
     "transforms",
 ]

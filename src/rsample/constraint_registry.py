@@ -7,9 +7,12 @@ built from rsample's transforms::
 
     scale = transform_to(Normal.arg_constraints["scale"])(unconstrained)
 
-Registrations are by constraint class (or by a singleton instance, meaning its class). A
-constraint rsample does not register here (simplex, Cholesky factors, cat, stack, …) is handed
-to torch's registry of the same name, so nothing torch can transform is lost.
+Registrations are by constraint class (or by a singleton instance, meaning its class). Every
+constraint torch's registries know is registered here with rsample's transforms, with torch's
+choices (``biject_to(simplex)`` is stick-breaking, ``transform_to(simplex)`` softmax; Cholesky
+factors and positive-definite matrices have a ``transform_to`` but no ``biject_to``). A
+constraint class not registered here (say, one a user registered with torch's registries) is
+handed to torch's registry of the same name.
 """
 
 from __future__ import annotations
@@ -23,10 +26,17 @@ from torch.distributions import constraints
 
 from .transforms import (
     AffineTransform,
+    CatTransform,
     ComposeTransform,
+    CorrCholeskyTransform,
     ExpTransform,
     IndependentTransform,
+    LowerCholeskyTransform,
+    PositiveDefiniteTransform,
     SigmoidTransform,
+    SoftmaxTransform,
+    StackTransform,
+    StickBreakingTransform,
     identity_transform,
 )
 
@@ -132,3 +142,55 @@ def _to_interval(constraint):
     if _is(low, 0) and _is(high, 1):
         return SigmoidTransform()
     return ComposeTransform([SigmoidTransform(), AffineTransform(low, high - low)])
+
+
+@biject_to.register(constraints.simplex)
+def _biject_to_simplex(constraint):
+    return StickBreakingTransform()
+
+
+@transform_to.register(constraints.simplex)
+def _transform_to_simplex(constraint):
+    """Softmax: not bijective, but it acts coordinate-wise, which suits optimization."""
+    return SoftmaxTransform()
+
+
+# As torch: no bijection onto Cholesky factors or positive-(semi)definite matrices, whose
+# transforms discard the upper triangle of a square matrix.
+@transform_to.register(constraints.lower_cholesky)
+def _transform_to_lower_cholesky(constraint):
+    return LowerCholeskyTransform()
+
+
+@transform_to.register(constraints.positive_definite)
+@transform_to.register(constraints.positive_semidefinite)
+def _transform_to_positive_definite(constraint):
+    return PositiveDefiniteTransform()
+
+
+@biject_to.register(constraints.corr_cholesky)
+@transform_to.register(constraints.corr_cholesky)
+def _to_corr_cholesky(constraint):
+    return CorrCholeskyTransform()
+
+
+@biject_to.register(constraints.cat)
+def _biject_to_cat(constraint):
+    parts = [biject_to(c) for c in constraint.cseq]
+    return CatTransform(parts, constraint.dim, constraint.lengths)
+
+
+@transform_to.register(constraints.cat)
+def _transform_to_cat(constraint):
+    parts = [transform_to(c) for c in constraint.cseq]
+    return CatTransform(parts, constraint.dim, constraint.lengths)
+
+
+@biject_to.register(constraints.stack)
+def _biject_to_stack(constraint):
+    return StackTransform([biject_to(c) for c in constraint.cseq], constraint.dim)
+
+
+@transform_to.register(constraints.stack)
+def _transform_to_stack(constraint):
+    return StackTransform([transform_to(c) for c in constraint.cseq], constraint.dim)
