@@ -91,7 +91,8 @@ def test_float32_is_finite_where_representable(example, params):
     probs = np.array([1e-6, 1e-3, 0.3, 0.5, 0.9, 0.999])
     x64 = np.asarray(ref.ppf(probs), dtype=float)
     x = torch.tensor(x64, dtype=torch.float32)
-    inside = torch.tensor(ref.logpdf(x.double().numpy()) > -1e30)
+    # Where the true log-density at the float32 value is finite (not at 0 for Gamma(α < 1)).
+    inside = torch.tensor(np.isfinite(ref.logpdf(x.double().numpy())))
     for name, value in (
         ("log_prob", dist.log_prob(x)[inside]),
         ("cdf", dist.cdf(x)),
@@ -103,15 +104,36 @@ def test_float32_is_finite_where_representable(example, params):
     assert torch.isfinite(samples).all() and torch.isfinite(dist.log_prob(samples)).all()
 
 
+def _assert_matches_reference(x, ref, dtype, label, *, rounded):
+    """KS test of the draws ``x`` against the scipy ``ref``, as the sampler can realize it.
+
+    On a support starting at 0, draws too small for the dtype are floored (as documented for
+    tiny Gamma shapes: half the mass of Gamma(1e-3) lies below 1e-308, and a Gamma draw is
+    floored at the smallest normal number before dividing by the rate). Ties at the minimum
+    reveal such a floor; the share of draws there is checked against ``F(floor)`` (binomial,
+    5 SD), and the draws above it against ``(F(x) − F(floor))/(1 − F(floor))``.
+    """
+    n, p0 = x.numel(), 0.0
+    if ref.support()[0] == 0 and int((x == x.min()).sum()) > 1:
+        floor = x.min()
+        p0 = float(ref.cdf(float(floor)))
+        k = int((x == floor).sum())
+        assert abs(k - n * p0) <= 5 * math.sqrt(n * p0 * (1 - p0)) + 1, (label, k, n * p0)
+        x = x[x > floor]
+
+    def cdf(v):
+        return torch.as_tensor((ref.cdf(v.double().numpy()) - p0) / (1 - p0))
+
+    assert_samples_match(x, cdf, alpha=1e-4, label=label, rounded=rounded)
+
+
 @pytest.mark.parametrize("example,params", GRID, ids=_ids(GRID))
 def test_samples_goodness_of_fit(example, params, dtype=F64):
     """Kolmogorov–Smirnov at alpha = 1e-4 per case with a fixed seed (see testing.gof)."""
     dist = _dist(example, params, dtype=dtype)
     ref = example.reference(**params, **example.fixed)
     x = dist.sample((20_000,), generator=torch.Generator().manual_seed(2024))
-    assert_samples_match(
-        x, lambda v: torch.as_tensor(ref.cdf(v.numpy())), alpha=1e-4, label=repr(dist)
-    )
+    _assert_matches_reference(x, ref, dtype, repr(dist), rounded=False)
 
 
 @pytest.mark.parametrize("example,params", GRID, ids=_ids(GRID))
@@ -123,9 +145,7 @@ def test_float32_samples_match_the_rounded_distribution(example, params):
     # 2 % narrower in float32, a property of the inputs, not of the sampler.
     ref = example.reference(**{k: float(np.float32(v)) for k, v in params.items()}, **example.fixed)
     x = dist.sample((20_000,), generator=torch.Generator().manual_seed(2025))
-    assert_samples_match(
-        x, lambda v: torch.as_tensor(ref.cdf(v.numpy())), alpha=1e-4, label=repr(dist), rounded=True
-    )
+    _assert_matches_reference(x, ref, torch.float32, repr(dist), rounded=True)
 
 
 @pytest.mark.parametrize(
@@ -164,7 +184,7 @@ def test_shapes_graph_and_generator(example):
     g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
     assert torch.equal(dist.sample((7,), generator=g1), dist.sample((7,), generator=g2))
     assert torch.equal(dist.rsample(generator=g1), dist.rsample(generator=g2))
-    assert dist.has_rsample and type(dist).rsample_kind == "explicit"
+    assert dist.has_rsample and type(dist).rsample_kind in ("explicit", "implicit")
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.name for e in EXAMPLES])
@@ -188,7 +208,7 @@ def test_expand_is_a_view(example):
     x = big.sample(generator=torch.Generator().manual_seed(0)).clone()
     assert_close(big.log_prob(x), dist.log_prob(x), rtol=0, label="expanded log_prob")
     for name in type(dist).arg_constraints:
-        value = getattr(big, name, None)
+        value = big.__dict__.get(name)  # stored parameters (not derived ones like Chi2.df)
         if isinstance(value, torch.Tensor):
             assert value.data_ptr() == getattr(dist, name).data_ptr(), f"{name} was copied"
 

@@ -39,6 +39,8 @@ class Distribution(_td.Distribution):
         _infinite_ok: parameters allowed to be ±inf (by default every parameter must be finite).
         _batch_free: tensor attributes that do not depend on the batch shape and are shared, not
             expanded, by :meth:`expand`.
+        _derived_params: batch-shaped tensor attributes stored besides the parameters (e.g. a
+            Chi2's Gamma parameters), with their event dims, for :meth:`expand`.
         _draw_state: attributes that describe the latest draw (see :func:`_remembers_draw`).
     """
 
@@ -47,6 +49,7 @@ class Distribution(_td.Distribution):
     _validate_args = True  # rsample's own default; torch's global flag is left alone
     _infinite_ok: tuple[str, ...] = ()
     _batch_free: tuple[str, ...] = ()
+    _derived_params: dict[str, int] = {}  # batch-shaped tensors not in arg_constraints: event_dim
     _draw_state: tuple[str, ...] = ("_last_draw",)  # dropped by expand, pickling and copies
 
     def __init_subclass__(cls, **kwargs):
@@ -130,10 +133,16 @@ class Distribution(_td.Distribution):
 
     def _validate_parameters(self) -> None:
         name = type(self).__name__
+        cls = type(self)
         for param, constraint in self.arg_constraints.items():
-            if isinstance(constraint, constraints._Dependent) or param not in self.__dict__:
+            if isinstance(constraint, constraints._Dependent):
                 continue
-            value = self.__dict__[param]
+            if param in self.__dict__:
+                value = self.__dict__[param]
+            elif isinstance(getattr(cls, param, None), property):
+                value = getattr(self, param)  # a parameter derived from stored ones (Chi2.df)
+            else:
+                continue  # not given (one of several parameterizations), or lazily computed
             if isinstance(value, torch.Tensor):
                 _validation.check(
                     name, param, constraint, value, finite=param not in self._infinite_ok
@@ -198,9 +207,8 @@ class Distribution(_td.Distribution):
         for key, value in self.__dict__.items():
             if key in ("_batch_shape", "_event_shape", *self._draw_state) or _is_lazy(cls, key):
                 continue
-            constraint = self.arg_constraints.get(key)
-            if constraint is not None and isinstance(value, torch.Tensor):
-                event_dim = constraint.event_dim
+            event_dim = self._param_event_dim(key)
+            if event_dim is not None and isinstance(value, torch.Tensor):
                 new.__dict__[key] = value.expand(
                     batch_shape + value.shape[value.dim() - event_dim :]
                 )
@@ -214,6 +222,13 @@ class Distribution(_td.Distribution):
         new._batch_shape = batch_shape
         new._event_shape = self._event_shape
         return new
+
+    def _param_event_dim(self, key: str) -> int | None:
+        """Event dims of a batch-shaped parameter tensor ``key`` (None: not a parameter)."""
+        constraint = self.arg_constraints.get(key)
+        if constraint is not None:
+            return constraint.event_dim
+        return self._derived_params.get(key)
 
     # ----------------------------------------------------------------- sampling
     def sample(self, sample_shape: _Shape = torch.Size(), *, generator=None) -> torch.Tensor:

@@ -3,6 +3,7 @@
 from . import _kl  # noqa: F401  (registers the analytic KL divergences on import)
 from .cauchy import Cauchy
 from .exponential import Exponential
+from .gamma import Chi2, Gamma
 from .gumbel import Gumbel
 from .half_cauchy import HalfCauchy
 from .half_normal import HalfNormal
@@ -15,7 +16,9 @@ from .uniform import Uniform
 
 __all__ = [
     "Cauchy",
+    "Chi2",
     "Exponential",
+    "Gamma",
     "Gumbel",
     "HalfCauchy",
     "HalfNormal",
