@@ -231,6 +231,7 @@ def test_parameters_promote_like_torch_arithmetic(example, case, default):
     torch.set_default_dtype(default)  # restored by conftest
     make = PROMOTION_CASES[case]
     point = {"loc": 0.3, "scale": 1.7, "rate": 2.0, "low": -1.0, "high": 2.0}
+    point |= {"concentration": 1.5, "df": 3.0}
     params = {k: make(point[k], i) for i, k in enumerate(example.grad_points[0])}
     expected = _expected_dtype(params.values())
     dist = example.build(**params)

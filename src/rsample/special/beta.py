@@ -67,6 +67,8 @@ from fractions import Fraction
 import torch
 import torch.autograd.forward_ad as fwAD
 
+from ._inputs import prepare as _prepare
+
 __all__ = [
     "betainc",
     "betainc_grad_ab",
@@ -551,10 +553,6 @@ def _bup_log(p, q, z, zc, lz, lzc, count, plan: _Plan) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------------
 
 
-def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
-    return torch.float64 if dtype == torch.float64 else torch.float32
-
-
 def _logs(x, y):
     """(log x, log y) for y = 1 − x, each from the smaller of x and y."""
     lx = torch.where(x < 0.5, torch.log(x), torch.log1p(-y))
@@ -813,19 +811,6 @@ class _Betainc(torch.autograd.Function):
                 dx = -(log_dens - l1mi).exp()
             grad_x = grad * dx
         return grad_a, grad_b, grad_x
-
-
-def _prepare(*args) -> tuple[list[torch.Tensor], torch.dtype]:
-    tensors = [t for t in args if isinstance(t, torch.Tensor)]
-    dtype = torch.get_default_dtype()
-    device = tensors[0].device if tensors else None
-    floats = [t.dtype for t in tensors if t.is_floating_point()]
-    if floats:
-        dtype = functools.reduce(torch.promote_types, floats)
-    out = [torch.as_tensor(t, dtype=dtype, device=device) for t in args]
-    out = list(torch.broadcast_tensors(*out))
-    work = _compute_dtype(dtype)
-    return [t.to(work) for t in out], dtype
 
 
 def _apply(kind: str, a, b, x) -> torch.Tensor:

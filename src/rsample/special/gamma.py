@@ -52,6 +52,9 @@ from typing import NamedTuple
 
 import torch
 
+from ._inputs import compute_dtype as _compute_dtype
+from ._inputs import prepare as _prepare
+
 __all__ = [
     "gammainc",
     "gammainc_grad_a",
@@ -386,10 +389,6 @@ def _horner_rows(rows: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------------
 
 
-def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
-    return torch.float64 if dtype == torch.float64 else torch.float32
-
-
 class _lazy:  # a lock-free functools.cached_property (its RLock stops torch.compile)
     def __init__(self, fn):
         self.fn, self.name = fn, fn.__name__
@@ -641,19 +640,6 @@ class _IncGamma(torch.autograd.Function):
                 dx = -torch.exp(log_dens - out)
             grad_x = grad * dx
         return grad_a, grad_x, None
-
-
-def _prepare(*args) -> tuple[list[torch.Tensor], torch.dtype]:
-    tensors = [a for a in args if isinstance(a, torch.Tensor)]
-    dtype = torch.get_default_dtype()
-    device = tensors[0].device if tensors else None
-    floats = [t.dtype for t in tensors if t.is_floating_point()]
-    if floats:
-        dtype = functools.reduce(torch.promote_types, floats)
-    out = [torch.as_tensor(a, dtype=dtype, device=device) for a in args]
-    out = list(torch.broadcast_tensors(*out))
-    work = _compute_dtype(dtype)
-    return [t.to(work) for t in out], dtype
 
 
 def _apply(kind: str, a, x) -> torch.Tensor:

@@ -12,8 +12,9 @@ differentiated term by term, accurate to ~1e-14 in float64 where torch's
 function and its inverse.
 
 Tiny concentrations: a draw of ``Gamma(1e-6)`` is below the smallest float32 most of the time.
-Draws are floored at the dtype's smallest normal number (as in torch), so ``log_prob`` and the
-gradients stay finite; the draw is then a boundary value, not an exact sample.
+Draws are floored at the dtype's smallest normal number (the standard draw as in torch, and the
+result again after dividing by the rate), so ``log_prob`` and the gradients stay finite; the
+draw is then a boundary value, not an exact sample.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class Gamma(Distribution):
             g = torch._standard_gamma(alpha.detach().expand(shape), generator=generator)
             g = g.clamp_min(torch.finfo(g.dtype).tiny)
         g = implicit_rsample(g, (alpha,), sample_grad=_standard_gamma_sample_grad)
-        return g / self.rate
+        return (g / self.rate).clamp_min(torch.finfo(g.dtype).tiny)  # floored after the rate too
 
     # ----------------------------------------------------------------- scoring
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
@@ -60,7 +61,8 @@ class Gamma(Distribution):
             - rate * value
             - torch.lgamma(alpha)
         )
-        return torch.where(value < 0, -torch.inf, log_p)  # NaN stays NaN
+        # Outside the support and at +inf (where inf − inf would be NaN): −inf; NaN stays NaN.
+        return torch.where((value < 0) | (value == torch.inf), -torch.inf, log_p)
 
     def cdf(self, value: torch.Tensor) -> torch.Tensor:
         if self._validate_args:
