@@ -45,7 +45,9 @@ class Gamma(Distribution):
         alpha = self.concentration
         shape = self._extended_shape(sample_shape)
         with torch.no_grad():
-            g = torch._standard_gamma(alpha.detach().expand(shape), generator=generator)
+            a = alpha.detach().expand(shape)
+            half = a.dtype in (torch.float16, torch.bfloat16)  # torch's CPU sampler lacks them
+            g = torch._standard_gamma(a.float() if half else a, generator=generator).to(a.dtype)
             g = g.clamp_min(torch.finfo(g.dtype).tiny)
         g = implicit_rsample(g, (alpha,), sample_grad=_standard_gamma_sample_grad)
         return (g / self.rate).clamp_min(torch.finfo(g.dtype).tiny)  # floored after the rate too

@@ -66,7 +66,8 @@ class Uniform(Distribution):
 
     def icdf(self, value):
         self._validate_probability(value)
-        return torch.addcmul(self.low, value, self.high - self.low)
+        x = torch.addcmul(self.low, value, self.high - self.low)
+        return torch.minimum(x, self.high)  # low + 1·(high − low) can round above high
 
     @property
     def mean(self):
