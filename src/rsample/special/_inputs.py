@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import math
+from fractions import Fraction
 
 import torch
 
@@ -27,3 +29,45 @@ def prepare(*args) -> tuple[list[torch.Tensor], torch.dtype]:
     out = list(torch.broadcast_tensors(*out))
     work = compute_dtype(dtype)
     return [t.to(work) for t in out], dtype
+
+
+@functools.cache
+def bernoulli_numbers(n_max: int) -> tuple[Fraction, ...]:
+    """``B_0 … B_{n_max}`` exactly (``B_1 = −1/2``), from ``Σ_{k≤n} C(n+1, k) B_k = 0``."""
+    b = [Fraction(1)]
+    for n in range(1, n_max + 1):
+        b.append(-sum(math.comb(n + 1, k) * b[k] for k in range(n)) / (n + 1))
+    return tuple(b)
+
+
+class _NoDoubleBackward(torch.autograd.Function):
+    """Identity on a first derivative that has no derivative of its own: differentiating it
+    raises (``once_differentiable`` alone would silently treat it as a constant when the
+    incoming gradient does not require grad, as in ``autograd.grad(..., create_graph=True)``)."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(value, what, *inputs):
+        return value.clone()
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.what = inputs[1]
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError(
+            f"rsample.special: {ctx.what} is differentiable once; double backward (a derivative "
+            "of its gradient) is not supported"
+        )
+
+
+def guard_double_backward(value, what: str, *inputs):
+    """Connect a derivative computed without a graph to ``inputs`` so that differentiating it
+    again raises, when a graph of the backward pass is being recorded."""
+    if value is None or not torch.is_grad_enabled():
+        return value
+    if any(isinstance(t, torch.Tensor) and t.requires_grad for t in inputs):
+        return _NoDoubleBackward.apply(value, what, *inputs)
+    return value

@@ -67,6 +67,8 @@ from fractions import Fraction
 import torch
 import torch.autograd.forward_ad as fwAD
 
+from ._inputs import bernoulli_numbers as _bernoulli
+from ._inputs import guard_double_backward
 from ._inputs import prepare as _prepare
 
 __all__ = [
@@ -122,15 +124,6 @@ _PLANS = {
 # ---------------------------------------------------------------------------------------------
 # Constant tables (exact arithmetic at import)
 # ---------------------------------------------------------------------------------------------
-
-
-@functools.cache
-def _bernoulli(n_max: int) -> tuple[Fraction, ...]:
-    """B_0 .. B_{n_max} (B_1 = −1/2 convention) from the standard recurrence."""
-    b = [Fraction(1)]
-    for m in range(1, n_max + 1):
-        b.append(-sum(math.comb(m + 1, k) * b[k] for k in range(m)) / (m + 1))
-    return tuple(b)
 
 
 @functools.cache
@@ -735,33 +728,6 @@ def _log_density(a, b, x, y):
 # ---------------------------------------------------------------------------------------------
 
 
-class _NoDoubleBackward(torch.autograd.Function):
-    """Identity on a first derivative, whose own derivative is not implemented: differentiating
-    it raises (``once_differentiable`` alone would silently treat it as a constant when the
-    incoming gradient does not require grad, as in ``autograd.grad(..., create_graph=True)``)."""
-
-    @staticmethod
-    def forward(ctx, value, *inputs):
-        return value.clone()
-
-    @staticmethod
-    def backward(ctx, *grads):
-        raise RuntimeError(
-            "rsample.special: the incomplete beta / Student t functions are differentiable once; "
-            "double backward (a derivative of their gradient) is not implemented"
-        )
-
-
-def _guard(value, *inputs):
-    """Connect a first derivative computed without a graph to ``inputs`` through
-    :class:`_NoDoubleBackward` when a graph of the backward pass is being recorded."""
-    if value is None or not torch.is_grad_enabled():
-        return value
-    if any(isinstance(t, torch.Tensor) and t.requires_grad for t in inputs):
-        return _NoDoubleBackward.apply(value, *inputs)
-    return value
-
-
 _KINDS = ("I", "1-I", "logI", "log1-I")
 
 
@@ -1000,3 +966,7 @@ def betaincinv(a, b, p) -> torch.Tensor:
     """
     (a, b, p), dtype = _prepare(a, b, p)
     return _BetaincInv.apply(a, b, p).to(dtype)
+
+
+def _guard(value, *inputs):
+    return guard_double_backward(value, "the incomplete beta / Student t function", *inputs)

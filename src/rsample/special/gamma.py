@@ -52,7 +52,9 @@ from typing import NamedTuple
 
 import torch
 
+from ._inputs import bernoulli_numbers as _bernoulli
 from ._inputs import compute_dtype as _compute_dtype
+from ._inputs import guard_double_backward
 from ._inputs import prepare as _prepare
 
 __all__ = [
@@ -102,15 +104,6 @@ _PLANS = {
 # ---------------------------------------------------------------------------------------------
 # Coefficient tables (exact rational arithmetic, once per size)
 # ---------------------------------------------------------------------------------------------
-
-
-@functools.cache
-def _bernoulli(n_max: int) -> tuple[Fraction, ...]:
-    # B_n from Σ_{k=0}^{n} C(n+1, k) B_k = 0 (only even n are used).
-    b = [Fraction(1)]
-    for n in range(1, n_max + 1):
-        b.append(-sum(math.comb(n + 1, k) * b[k] for k in range(n)) / (n + 1))
-    return tuple(b)
 
 
 @functools.cache
@@ -571,33 +564,6 @@ def _log_density_x(a: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------------
 
 
-class _NoDoubleBackward(torch.autograd.Function):
-    """Identity on a derivative in ``a`` that has no derivative of its own implemented."""
-
-    generate_vmap_rule = True
-
-    @staticmethod
-    def forward(value, *inputs):
-        return value.clone()
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        pass
-
-    @staticmethod
-    def backward(ctx, *grads):
-        raise NotImplementedError(
-            "double backward of the incomplete gamma functions with respect to `a` (the "
-            "derivative of d/da P(a, x)) is not supported"
-        )
-
-
-def _guard(value: torch.Tensor, *inputs: torch.Tensor) -> torch.Tensor:
-    if torch.is_grad_enabled() and any(t.requires_grad for t in inputs):
-        return _NoDoubleBackward.apply(value, *inputs)
-    return value
-
-
 class _IncGamma(torch.autograd.Function):
     generate_vmap_rule = True
 
@@ -830,3 +796,7 @@ def gammainccinv(a, q) -> torch.Tensor:
     r"""Inverse of :math:`Q(a, \cdot)`: the ``x`` with :math:`Q(a, x) = q`."""
     (a, q), dtype = _prepare(a, q)
     return _IncGammaInv.apply(a, q, True).to(dtype)
+
+
+def _guard(value, *inputs):
+    return guard_double_backward(value, "the incomplete gamma function's derivative in a", *inputs)
