@@ -120,6 +120,16 @@ def _bounds(draw, dtype) -> tuple[float, float]:
 SHAPE_LIMITS = {"concentration": 1e6, "df": 2e6}
 
 
+def _within(lo: float, hi: float) -> st.SearchStrategy[float]:
+    """Log-uniform in [lo, hi] when 0 < lo, else uniform; both ends drawn often."""
+    inner = (
+        st.floats(math.log10(lo), math.log10(hi)).map(lambda e: 10.0**e)
+        if lo > 0
+        else st.floats(lo, hi)
+    )
+    return st.one_of(st.sampled_from([lo, hi]), inner)
+
+
 def _params(draw, example, tensor_bounds: bool, dtype) -> dict[str, float]:
     names = list(example.grid[0])
     params: dict[str, float] = {}
@@ -129,7 +139,9 @@ def _params(draw, example, tensor_bounds: bool, dtype) -> dict[str, float]:
         if name in params:
             continue
         constraint = example.cls.arg_constraints[name]
-        if constraint is constraints.positive:
+        if name in example.fuzz_limits:
+            params[name] = _round(draw(_within(*example.fuzz_limits[name])), dtype)
+        elif constraint is constraints.positive:
             value = draw(_scale(dtype))
             if name in SHAPE_LIMITS:  # the incomplete-gamma inverse is validated for a ≤ 1e6
                 value = min(value, SHAPE_LIMITS[name])

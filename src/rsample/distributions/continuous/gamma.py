@@ -42,14 +42,8 @@ class Gamma(Distribution):
 
     # ----------------------------------------------------------------- sampling
     def rsample(self, sample_shape=torch.Size(), *, generator=None) -> torch.Tensor:
-        alpha = self.concentration
         shape = self._extended_shape(sample_shape)
-        with torch.no_grad():
-            a = alpha.detach().expand(shape)
-            half = a.dtype in (torch.float16, torch.bfloat16)  # torch's CPU sampler lacks them
-            g = torch._standard_gamma(a.float() if half else a, generator=generator).to(a.dtype)
-            g = g.clamp_min(torch.finfo(g.dtype).tiny)
-        g = implicit_rsample(g, (alpha,), sample_grad=_standard_gamma_sample_grad)
+        g = standard_gamma_rsample(self.concentration, shape, generator=generator)
         return (g / self.rate).clamp_min(torch.finfo(g.dtype).tiny)  # floored after the rate too
 
     # ----------------------------------------------------------------- scoring
@@ -98,6 +92,23 @@ class Gamma(Distribution):
             + torch.lgamma(alpha)
             + (1.0 - alpha) * torch.digamma(alpha)
         )
+
+
+def standard_gamma_rsample(
+    concentration: torch.Tensor, shape: torch.Size, *, generator=None
+) -> torch.Tensor:
+    """Draws of ``Gamma(concentration, 1)`` broadcast to ``shape``, differentiable in α.
+
+    The gradient is the implicit one, ``∂G/∂α = −(∂P(α, G)/∂α)/p(G; α)``; draws are floored at
+    the dtype's smallest normal number. Other families built from gammas (Beta, Dirichlet,
+    StudentT, ...) draw through this.
+    """
+    with torch.no_grad():
+        a = concentration.detach().expand(shape)
+        half = a.dtype in (torch.float16, torch.bfloat16)  # torch's CPU sampler lacks them
+        g = torch._standard_gamma(a.float() if half else a, generator=generator).to(a.dtype)
+        g = g.clamp_min(torch.finfo(g.dtype).tiny)
+    return implicit_rsample(g, (concentration,), sample_grad=_standard_gamma_sample_grad)
 
 
 def _standard_gamma_sample_grad(g: torch.Tensor, alpha: torch.Tensor):

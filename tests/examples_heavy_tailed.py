@@ -1,0 +1,10 @@
+"""Reference-table entries (StudentT, FisherSnedecor, BetaPrime, InverseGamma).
+
+See ``examples.py`` for the fields of ``Example``.
+"""
+
+from __future__ import annotations
+
+from examples import Example
+
+EXAMPLES: list[Example] = []
