@@ -135,6 +135,14 @@ class TanhNormalRef:
         return self.normal.entropy() + log_det + np.log(self.half)
 
 
+def _beta_mode(a: float, b: float) -> float:
+    if a > 1 and b > 1:
+        return (a - 1) / (a + b - 2)
+    if a == 1 and b == 1:
+        return NAN
+    return 0.0 if (a <= 1 and b >= 1) else 1.0
+
+
 def _loc_scale_invalid() -> list[tuple[dict, str]]:
     return [
         ({"loc": 0.0, "scale": 0.0}, "scale"),
@@ -250,6 +258,32 @@ EXAMPLES: list[Example] = [
             ({"concentration": 1.0, "rate": NAN}, "rate"),
         ],
         mode=lambda concentration, rate: max(concentration - 1, 0) / rate,
+    ),
+    Example(
+        D.Beta,
+        lambda concentration1, concentration0: stats.beta(concentration1, concentration0),
+        [
+            {"concentration1": 2.0, "concentration0": 3.0},
+            {"concentration1": 0.5, "concentration0": 0.5},
+            {"concentration1": 1.0, "concentration0": 1.0},
+            {"concentration1": 1e-2, "concentration0": 0.5},
+            {"concentration1": 30.0, "concentration0": 0.3},
+            {"concentration1": 0.1, "concentration0": 500.0},
+            {"concentration1": 1e3, "concentration0": 2e3},
+        ],
+        [
+            {"concentration1": 0.7, "concentration0": 2.0},
+            {"concentration1": 3.0, "concentration0": 1.5},
+        ],
+        [
+            ({"concentration1": 0.0, "concentration0": 1.0}, "concentration1"),
+            ({"concentration1": NAN, "concentration0": 1.0}, "concentration1"),
+            ({"concentration1": INF, "concentration0": 1.0}, "concentration1"),
+            ({"concentration1": 1.0, "concentration0": -1.0}, "concentration0"),
+            ({"concentration1": 1.0, "concentration0": NAN}, "concentration0"),
+        ],
+        mode=lambda concentration1, concentration0: _beta_mode(concentration1, concentration0),
+        fuzz_limits={"concentration1": (1e-3, 1e5), "concentration0": (1e-3, 1e5)},
     ),
     Example(
         D.Chi2,

@@ -69,6 +69,9 @@ DEDICATED_TESTS: set = {
     for name in (
         "MultivariateNormal",
         "LowRankMultivariateNormal",
+        "Wishart",
+        "LogisticNormal",
+        "Dirichlet",
         "Independent",
         "TransformedDistribution",
     )
@@ -111,18 +114,36 @@ def _assert_matches_reference(x, ref, dtype, label, *, rounded):
     tiny Gamma shapes: half the mass of Gamma(1e-3) lies below 1e-308, and a Gamma draw is
     floored at the smallest normal number before dividing by the rate). Ties at the minimum
     reveal such a floor; the share of draws there is checked against ``F(floor)`` (binomial,
-    5 SD), and the draws above it against ``(F(x) − F(floor))/(1 − F(floor))``.
+    5 SD). On a support ending at 1 (Beta), draws are kept below 1 the same way (at the largest
+    float below 1, as torch does): ties at the maximum are checked against the mass the dtype
+    rounds to that value or above. The draws strictly between are compared with ``F``
+    renormalized to that range.
     """
-    n, p0 = x.numel(), 0.0
-    if ref.support()[0] == 0 and int((x == x.min()).sum()) > 1:
+    n, p0, p1 = x.numel(), 0.0, 0.0
+    low, high = ref.support()
+
+    def check_atom(k: int, p: float) -> None:
+        assert abs(k - n * p) <= 5 * math.sqrt(n * p * (1 - p)) + 1, (label, k, n * p)
+
+    inner = torch.ones_like(x, dtype=torch.bool)
+    if low == 0 and int((x == x.min()).sum()) > 1:
         floor = x.min()
         p0 = float(ref.cdf(float(floor)))
-        k = int((x == floor).sum())
-        assert abs(k - n * p0) <= 5 * math.sqrt(n * p0 * (1 - p0)) + 1, (label, k, n * p0)
-        x = x[x > floor]
+        check_atom(int((x == floor).sum()), p0)
+        inner &= x > floor
+    if high == 1 and int((x == x.max()).sum()) > 1:
+        ceiling = x.max()
+        edge = float(ceiling)
+        if rounded:  # everything that rounds to the ceiling or above
+            below = float(torch.nextafter(ceiling, torch.tensor(-math.inf, dtype=x.dtype)))
+            edge = (below + edge) / 2
+        p1 = float(ref.sf(edge))
+        check_atom(int((x == ceiling).sum()), p1)
+        inner &= x < ceiling
+    x = x[inner]
 
     def cdf(v):
-        return torch.as_tensor((ref.cdf(v.double().numpy()) - p0) / (1 - p0))
+        return torch.as_tensor((ref.cdf(v.double().numpy()) - p0) / (1 - p0 - p1)).clamp(0, 1)
 
     assert_samples_match(x, cdf, alpha=1e-4, label=label, rounded=rounded)
 

@@ -732,17 +732,25 @@ _KINDS = ("I", "1-I", "logI", "log1-I")
 
 
 class _Betainc(torch.autograd.Function):
+    generate_vmap_rule = True  # with setup_context: usable under torch.func transforms
+
     @staticmethod
-    def forward(ctx, a, b, x, kind):
+    def forward(a, b, x, kind):
         y = 1 - x
         li, l1mi, _ = _chunked(_sides, a, b, x, y)
         out = {"I": li.exp(), "1-I": l1mi.exp(), "logI": li, "log1-I": l1mi}[kind]
-        ctx.kind = kind
-        ctx.save_for_backward(a, b, x, li, l1mi)
-        return out
+        return out.clone() if kind.startswith("log") else out, li, l1mi  # a distinct output
 
     @staticmethod
-    def backward(ctx, grad):
+    def setup_context(ctx, inputs, output):
+        a, b, x, kind = inputs
+        _, li, l1mi = output
+        ctx.kind = kind
+        ctx.mark_non_differentiable(li, l1mi)
+        ctx.save_for_backward(a, b, x, li, l1mi)
+
+    @staticmethod
+    def backward(ctx, grad, _grad_li, _grad_l1mi):
         a, b, x, li, l1mi = ctx.saved_tensors
         with torch.no_grad():
             grads = _Betainc._grads(ctx, grad, a, b, x, li, l1mi)
@@ -781,7 +789,7 @@ class _Betainc(torch.autograd.Function):
 
 def _apply(kind: str, a, b, x) -> torch.Tensor:
     (a, b, x), dtype = _prepare(a, b, x)
-    return _Betainc.apply(a, b, x, kind).to(dtype)
+    return _Betainc.apply(a, b, x, kind)[0].to(dtype)
 
 
 def betainc(a, b, x) -> torch.Tensor:
@@ -921,14 +929,22 @@ def _inverse(a, b, p, c):
 
 
 class _BetaincInv(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, a, b, p):
-        x, y, _, _ = _chunked(_inverse, a, b, p, 1 - p)
-        ctx.save_for_backward(a, b, x, y)
-        return x
+    generate_vmap_rule = True
 
     @staticmethod
-    def backward(ctx, grad):
+    def forward(a, b, p):
+        x, y, _, _ = _chunked(_inverse, a, b, p, 1 - p)
+        return x, y
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        a, b, _ = inputs
+        x, y = output
+        ctx.mark_non_differentiable(y)
+        ctx.save_for_backward(a, b, x, y)
+
+    @staticmethod
+    def backward(ctx, grad, _grad_y):
         a, b, x, y = ctx.saved_tensors
         with torch.no_grad():
             grads = _BetaincInv._grads(ctx, grad, a, b, x, y)
@@ -965,7 +981,7 @@ def betaincinv(a, b, p) -> torch.Tensor:
     complement with ``1 − betaincinv(b, a, 1 − p)`` only if ``1 − p`` is known exactly.
     """
     (a, b, p), dtype = _prepare(a, b, p)
-    return _BetaincInv.apply(a, b, p).to(dtype)
+    return _BetaincInv.apply(a, b, p)[0].to(dtype)
 
 
 def _guard(value, *inputs):

@@ -79,9 +79,14 @@ class _Plan(NamedTuple):
 
     Measured over each method's region (random and boundary points, value and ``a``-derivative
     both): the P series needs 40 (float64) / 21 (float32) terms, the continued fraction 35 / 14
-    steps, the Q series 26 / 13 terms. Temme's expansion truncated at powers ``a^-K`` and
-    ``η^(N-1)`` is within 5e-17 (K, N = 14, 24) / 7e-10 (6, 12) of Q relatively, for a ≥ 10,
-    0.4 ≤ λ ≤ 2.
+    steps (20 in float32 from x > 1, where its rounding floor of ~3e-6 is reached), the Q series
+    26 / 13 terms. float32 hands x in (1, 2] to the continued fraction: there the Q series
+    form of the sample derivative cancels to −E₁(x) and would lose ten times more. Temme's
+    expansion truncated at powers ``a^-K`` and
+    ``η^(N-1)`` is within 5e-17 of Q relatively with K, N = 14, 24, for a ≥ 10, 0.4 ≤ λ ≤ 2;
+    float32 takes K, N = 4, 8, where truncation is below rounding. The sample derivative's
+    bivariate Temme polynomial takes K, N = 14, 24 / 4, 10 (within 4e-7 of float64 at
+    10 ≤ a ≤ 12, the worst case; N = 8 would give 4e-6).
     """
 
     x_qser: float  # the Q series serves x ≤ this (where a is small relative to x)
@@ -93,11 +98,13 @@ class _Plan(NamedTuple):
     phi_terms: int
     lgam_terms: int
     halley: int  # Halley steps of the inverse
+    dxda_k: int  # the sample derivative's Temme polynomial: powers of 1/a ...
+    dxda_n: int  # ... and of η
 
 
 _PLANS = {
-    torch.float64: _Plan(3.0, 42, 36, 28, 14, 24, 10, 24, 3),
-    torch.float32: _Plan(2.0, 22, 15, 14, 6, 12, 5, 12, 3),
+    torch.float64: _Plan(3.0, 42, 36, 28, 14, 24, 10, 24, 3, 14, 24),
+    torch.float32: _Plan(1.0, 22, 20, 14, 4, 8, 5, 12, 3, 4, 10),
 }
 
 
@@ -128,6 +135,13 @@ def _stirling_g(k_max: int) -> tuple[Fraction, ...]:
 @functools.cache
 def _temme_coeffs(k_max: int, n_max: int) -> tuple[tuple[float, ...], ...]:
     """Taylor coefficients ``d[k][n]`` of Temme's ``c_k(η) = Σ_n d[k][n] ηⁿ``, k ≤ k_max."""
+    rows, _ = _temme_exact(k_max, n_max + 1)
+    return tuple(tuple(float(c) for c in row[:n_max]) for row in rows)
+
+
+@functools.cache
+def _temme_exact(k_max: int, n_max: int):
+    """(rows, ρ): c_k(η) for k ≤ k_max and ρ(η) = (λ − 1)/η, exact to ηⁿ, n < n_max."""
     n_lam = n_max + 2 * k_max + 4
     # μ = λ − 1 as a series in η, from ½η² = μ − log(1 + μ): differentiating, μ μ' = η(1 + μ);
     # matching ηⁿ gives (n + 1) m_n + Σ_{i=2}^{n-1} (n + 1 − i) m_i m_{n+1-i} = m_{n-1}.
@@ -148,7 +162,44 @@ def _temme_coeffs(k_max: int, n_max: int) -> tuple[tuple[float, ...], ...]:
         if prev[1] + sign * g[k] != 0:  # the 1/η terms must cancel
             raise AssertionError("Temme coefficient recursion is inconsistent")
         rows.append([(j + 2) * prev[j + 2] + sign * g[k] * w[j + 1] for j in range(len(prev) - 2)])
-    return tuple(tuple(float(c) for c in row[:n_max]) for row in rows)
+    return tuple(tuple(row[:n_max]) for row in rows), tuple(m[1 : n_max + 1])
+
+
+@functools.cache
+def _temme_dxda_coeffs(k_max: int, n_max: int) -> tuple[tuple[float, ...], ...]:
+    r"""``γ[k][n]`` with :math:`dx/da = x z \sum_{k,n} γ_{kn} z^k η^n`, z = 1/a (Temme region).
+
+    From :math:`dx/da = (x/a)\,Γ^*(a)\,B` (see :func:`_dxda_temme`) with every factor a power
+    series: :math:`B = \sum_k B_k(η) z^k`, :math:`B_0 = ρ − η/2 + (ηρ − η^2/2) c_0`,
+    :math:`B_k = (ηρ − η^2/2) c_k − c_{k−1}/2 − ρ c'_{k−1} − (k − 1) c_{k−1}`, and
+    :math:`Γ^*(a) = \sum_j g_j z^j` (DLMF 5.11.3), multiplied out in exact arithmetic.
+    """
+    rows, rho = _temme_exact(k_max, n_max + 1)
+
+    def mul(p, q):
+        return [sum(p[i] * q[n - i] for i in range(n + 1)) for n in range(n_max)]
+
+    def lin(*terms):  # Σ coefficient · polynomial
+        return [sum(c * p[n] for c, p in terms) for n in range(n_max)]
+
+    eta = [Fraction(0), Fraction(1)] + [Fraction(0)] * n_max
+    eta_rho_minus = lin((1, mul(eta, rho)), (Fraction(-1, 2), mul(eta, eta)))  # ηρ − η²/2
+    deriv = [[(n + 1) * row[n + 1] for n in range(n_max)] for row in rows]
+    b = [lin((1, rho), (Fraction(-1, 2), eta), (1, mul(eta_rho_minus, rows[0])))]
+    for k in range(1, k_max + 1):
+        prev = rows[k - 1]
+        b.append(
+            lin(
+                (1, mul(eta_rho_minus, rows[k])),
+                (Fraction(-1, 2) - (k - 1), prev),
+                (-1, mul(rho, deriv[k - 1])),
+            )
+        )
+    g = _stirling_g(k_max)
+    return tuple(
+        tuple(float(sum(g[j] * b[k - j][n] for j in range(k + 1))) for n in range(n_max))
+        for k in range(k_max + 1)
+    )
 
 
 def _zeta(k: int) -> float:
@@ -165,6 +216,7 @@ class _Tables(NamedTuple):
     temme_c: torch.Tensor  # (K+1, N): c_k(η) = temme_c @ (1, η, η², …)
     temme_dc: torch.Tensor  # (K+1, N-1): c_k'(η)
     temme_k: torch.Tensor  # (K+1,): 0, 1, ..., K
+    temme_dxda: torch.Tensor  # (K+1, N): dx/da = x z Σ_k z^k (temme_dxda @ (1, η, …))_k
     stirling: list[float]  # log Γ*(a) = Σ stirling[m] a^{-(2m+1)}
     lgam1p: list[float]  # log Γ(1+a) = −γ a + a² Σ lgam1p[j] a^j
 
@@ -173,31 +225,33 @@ _CONSTANTS: dict = {}
 
 
 @torch.compiler.assume_constant_result  # plain numbers: torch.compile calls it, not traces it
-def _constants(temme_k: int, temme_n: int, lgam_terms: int):
-    key = (temme_k, temme_n, lgam_terms)
-    if key not in _CONSTANTS:
-        _CONSTANTS[key] = _build_constants(temme_k, temme_n, lgam_terms)
-    return _CONSTANTS[key]
+def _constants(plan: _Plan):
+    if plan not in _CONSTANTS:
+        _CONSTANTS[plan] = _build_constants(plan)
+    return _CONSTANTS[plan]
 
 
-def _build_constants(temme_k: int, temme_n: int, lgam_terms: int):
-    temme = _temme_coeffs(temme_k, temme_n)
-    temme_d = tuple(tuple(n * row[n] for n in range(1, temme_n)) for row in temme)
+def _build_constants(plan: _Plan):
+    temme = _temme_coeffs(plan.temme_k, plan.temme_n)
+    temme_d = tuple(tuple(n * row[n] for n in range(1, plan.temme_n)) for row in temme)
+    temme_dxda = _temme_dxda_coeffs(plan.dxda_k, plan.dxda_n)
+    lgam_terms = plan.lgam_terms
     stirling = tuple(float(c) for c in _stirling_log_coeffs(15)[1::2])
     # log Γ(1 + a) = −γ a + Σ_{k≥2} (−1)^k ζ(k) a^k / k  (DLMF 5.7.3)
     lgam1p = tuple((-1) ** k * _zeta(k) / k for k in range(2, lgam_terms + 2))
-    return temme, temme_d, stirling, lgam1p
+    return temme, temme_d, temme_dxda, stirling, lgam1p
 
 
 def _tables(dtype: torch.dtype, device: torch.device) -> _Tables:
     plan = _PLANS[dtype]
-    temme, temme_d, stirling, lgam1p = _constants(plan.temme_k, plan.temme_n, plan.lgam_terms)
+    temme, temme_d, temme_dxda, stirling, lgam1p = _constants(plan)
     as_tensor = functools.partial(torch.tensor, dtype=dtype, device=device)
     return _Tables(
         plan=plan,
         temme_c=as_tensor(temme),
         temme_dc=as_tensor(temme_d),
         temme_k=torch.arange(plan.temme_k + 1, dtype=dtype, device=device),
+        temme_dxda=as_tensor(temme_dxda),
         stirling=list(stirling),
         lgam1p=list(lgam1p),
     )
@@ -268,25 +322,45 @@ def _log_pref_q(a, x, tab: _Tables, log_x=None, phi=None) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------------
 
 
+def _tolerance(a: torch.Tensor) -> float:
+    """Relative tolerance for stopping a loop early, or 0 where loops must run their full count.
+
+    On the CPU a convergence test is a cheap read of host memory, and most lanes need far fewer
+    terms than the worst case the fixed counts are sized for (``Gamma(0.1)`` draws: 4 series
+    terms instead of 22). On accelerators it would be a synchronization, and under
+    ``torch.compile``/``vmap`` data-dependent control flow: there the counts are fixed.
+    """
+    return torch.finfo(a.dtype).eps / 2 if _compact_dispatch(a) else 0.0
+
+
+def _within(tol: float, ratio: torch.Tensor) -> bool:
+    """Every lane of ``ratio`` (a last term over its sum) within ``tol`` in magnitude."""
+    return bool(ratio.abs().max() <= tol)
+
+
 def _p_series(a, x, n_iter, need_da):
-    """log S and d log S/da, S = Σ_n xⁿ/((a+1)⋯(a+n)), so P = x^a e^{-x}/Γ(a+1) · S."""
+    """S and dS/da, S = Σ_n xⁿ/((a+1)⋯(a+n)), so P = x^a e^{-x}/Γ(a+1) · S."""
     # t_n = t_{n-1} x/(a+n);  differentiating, t_n' = (x t_{n-1}' − t_n)/(a+n).
     ap = a.clone()  # a + n
     t, s = torch.ones_like(x), torch.ones_like(x)
     dt = torch.zeros_like(x) if need_da else None
     ds = torch.zeros_like(x) if need_da else None
-    for _ in range(n_iter):
+    tol = _tolerance(a)
+    for n in range(n_iter):
         ap.add_(1)
         t.mul_(x).div_(ap)
         s.add_(t)
         if need_da:
             dt.mul_(x).sub_(t).div_(ap)
             ds.add_(dt)
-    return torch.log(s), (ds.div_(s) if need_da else None)
+        # S ≥ 1 and t ≥ 0; the derivative terms and their sum are ≤ 0.
+        if tol and n % 4 == 3 and _within(tol, t) and (not need_da or _within(tol, dt / ds)):
+            break
+    return s, ds
 
 
 def _q_cf(a, x, n_iter, need_da, tiny):
-    """log F and d log F/da, F the continued fraction with Q = x^a e^{-x}/Γ(a) · F."""
+    """F and d log F/da, F the continued fraction with Q = x^a e^{-x}/Γ(a) · F."""
     # F = 1/(b_0 + a_1/(b_1 + a_2/(b_2 + ...))), b_i = x + 1 − a + 2i, a_i = i(a − i): the even
     # contraction of Legendre's fraction (DLMF 8.9.2), by modified Lentz (Thompson & Barnett
     # 1986): D_i = 1/(b_i + a_i D_{i-1}), C_i = b_i + a_i/C_{i-1}, F = Π C_i D_i / b_0.
@@ -301,6 +375,7 @@ def _q_cf(a, x, n_iter, need_da, tiny):
         e, f = d.clone(), torch.zeros_like(x)
         df = d.clone()  # (log F_0)' = −b_0'/b_0
         d_old = torch.empty_like(x)
+    tol = _tolerance(a)
     for i in range(1, n_iter + 1):
         an.copy_(a).mul_(i).sub_(i * i)
         b.add_(2)
@@ -316,57 +391,98 @@ def _q_cf(a, x, n_iter, need_da, tiny):
             f.div_(c)
             e.mul_(an).add_(i).mul_(d_old).sub_(1).mul_(d).neg_()
             df.add_(e).add_(f)
-    return torch.log(h), (df if need_da else None)
+        # Converged: C D = 1 and (log C D)' = 0 to rounding.
+        if (
+            tol
+            and i % 4 == 0
+            and _within(tol, (c * d).sub_(1))
+            and (not need_da or _within(tol, (e + f).div_(df)))
+        ):
+            break
+    return h, (df if need_da else None)
 
 
-def _q_series(a, x, n_iter, need_da, log_x, lgam1p, psi1):
-    """log Q and d log Q/da for small x and a (DiDonato & Morris 1986 §3, scipy ``igamc``)."""
-    # Q = −expm1(g) − a e^g T,  g = a log x − log Γ(1+a),  T = Σ_{n≥1} (−x)ⁿ / (n! (a+n)).
-    # dQ/da = −e^g [g'(1 + aT) + T + a T'],  g' = log x − ψ(1+a),  T' = −Σ (−x)ⁿ/(n!(a+n)²).
+def _q_series_sums(a, x, n_iter, need_da):
+    """T = Σ_{n≥1} (−x)ⁿ/(n!(a+n)) and T' = dT/da = −Σ (−x)ⁿ/(n!(a+n)²)."""
+    # With g = a log x − log Γ(1+a): Q = −expm1(g) − a e^g T and
+    # dQ/da = −e^g [g'(1 + aT) + T + a T'],  g' = log x − ψ(1+a)  (DiDonato & Morris 1986 §3,
+    # scipy's ``igamc``): it keeps Q ≈ a E₁(x) accurate for small x and a.
     ap = a.clone()  # a + n
     fac, tsum, term = torch.ones_like(x), torch.zeros_like(x), torch.empty_like(x)
     dt = torch.zeros_like(x) if need_da else None
+    tol = _tolerance(a)
     for n in range(1, n_iter + 1):
         fac.mul_(x).mul_(-1.0 / n)
         ap.add_(1)
         term.copy_(fac).div_(ap)
         tsum.add_(term)
         if need_da:
-            dt.sub_(term.div_(ap))
-    g = a * log_x - lgam1p
-    eg = torch.exp(g)
-    q = -torch.expm1(g) - a * eg * tsum
-    if not need_da:
-        return torch.log(q), None
-    dq = -eg * ((log_x - psi1) * (1 + a * tsum) + tsum + a * dt)
-    return torch.log(q), dq / q
+            dt.sub_(term.div_(ap))  # term now holds the derivative's term (sign flipped)
+        if (
+            tol
+            and n % 4 == 0
+            and _within(tol, fac / ap / tsum)
+            and (not need_da or _within(tol, term / dt))
+        ):
+            break
+    return tsum, dt
 
 
-def _temme(a, lam, phi, tab: _Tables, need_da):
-    """log v and d log v/da for the smaller side v (P if λ < 1, else Q), Temme's expansion."""
-    # Q = ½ erfc(η√(a/2)) + e^{-aη²/2}/√(2πa) · S,  S = Σ_k c_k(η) a^{-k},  ½η² = φ(λ);
-    # with σ = sign(η), v = e^{-aφ} [½ erfcx(|η|√(a/2)) + σ S/√(2πa)]  (DLMF 8.12.8).
-    sigma = 1 - 2 * (lam < 1).to(a.dtype)
-    eta = torch.sqrt(2 * phi).mul_(sigma)
+def _temme_eta(lam, phi):
+    """η with ½η² = φ(λ) and sign(η) = sign(λ − 1), and σ = sign(η) (±1)."""
+    sigma = 1 - 2 * (lam < 1).to(lam.dtype)
+    return torch.sqrt(2 * phi).mul_(sigma), sigma
+
+
+def _temme_series(a, eta, tab: _Tables):
+    """S = Σ_k c_k(η) a^{-k} and the powers η, η², … it used."""
     powers = eta.expand(tab.plan.temme_n - 1, -1).cumprod(0)  # (N-1, M): η, η², …
     ck = torch.addmm(tab.temme_c[:, :1], tab.temme_c[:, 1:], powers)  # (K+1, M): c_k(η)
-    ainv = torch.reciprocal(a)
-    s = _horner_rows(ck, ainv)  # Σ_k c_k a^{-k}
-    sq2pia = torch.sqrt(2 * math.pi * a)
-    bracket = torch.special.erfcx(torch.sqrt(phi * a)).mul_(0.5).add_(sigma * s / sq2pia)
-    log_v = torch.log(bracket).sub_(a * phi)
-    if not need_da:
-        return log_v, None
-    # dQ/da = e^{-aφ}/√(2πa) · B with ρ = (λ−1)/η, dη/da = −ρ/a (η dη = (1 − 1/λ) dλ):
+    return _horner_rows(ck, torch.reciprocal(a)), ck, powers
+
+
+def _temme_dq_da(a, lam, eta, s, ck, powers, tab: _Tables):
+    r"""B with :math:`\partial Q/\partial a = e^{-a\varphi}/\sqrt{2\pi a}\cdot B` (Temme)."""
+    # ρ = (λ−1)/η, dη/da = −ρ/a (η dη = (1 − 1/λ) dλ), differentiating DLMF 8.12.8:
     # B = ρ − η/2 + (ηρ − η²/2 − 1/(2a)) S − (ρ S' + Σ_k k c_k a^{-k}) / a.
+    ainv = torch.reciprocal(a)
     dck = torch.addmm(tab.temme_dc[:, :1], tab.temme_dc[:, 1:], powers[:-1])  # c_k'(η)
     sp = _horner_rows(dck, ainv)
     sk = _horner_rows(ck * tab.temme_k[:, None], ainv)  # Σ_k k c_k a^{-k}
     small = eta.abs() < 1e-3  # ρ = 1 + η/3 + η²/36 − η³/270 + O(η⁴) there
     rho_series = 1 + eta * (1.0 / 3 + eta * (1.0 / 36 - eta / 270))
     rho = torch.where(small, rho_series, (lam - 1) / torch.where(small, 1.0, eta))
-    bb = rho - eta / 2 + (eta * rho - eta * eta / 2 - 0.5 * ainv) * s - (rho * sp + sk) * ainv
+    return rho - eta / 2 + (eta * rho - eta * eta / 2 - 0.5 * ainv) * s - (rho * sp + sk) * ainv
+
+
+def _temme(a, lam, phi, tab: _Tables, need_da):
+    """log v and d log v/da for the smaller side v (P if λ < 1, else Q), Temme's expansion."""
+    # Q = ½ erfc(η√(a/2)) + e^{-aη²/2}/√(2πa) · S,  ½η² = φ(λ);
+    # with σ = sign(η), v = e^{-aφ} [½ erfcx(|η|√(a/2)) + σ S/√(2πa)]  (DLMF 8.12.8).
+    eta, sigma = _temme_eta(lam, phi)
+    s, ck, powers = _temme_series(a, eta, tab)
+    sq2pia = torch.sqrt(2 * math.pi * a)
+    bracket = torch.special.erfcx(torch.sqrt(phi * a)).mul_(0.5).add_(sigma * s / sq2pia)
+    log_v = torch.log(bracket).sub_(a * phi)
+    if not need_da:
+        return log_v, None
+    bb = _temme_dq_da(a, lam, eta, s, ck, powers, tab)
     return log_v, sigma * bb / (sq2pia * bracket)
+
+
+def _powers(z: torch.Tensor, n: int) -> torch.Tensor:
+    """The (n, M) rows 1, z, z², …, z^{n−1}."""
+    if not _compact_dispatch(z):  # out= arguments are not allowed under vmap
+        powers = [torch.ones_like(z), z]
+        for _ in range(n - 2):
+            powers.append(powers[-1] * z)
+        return torch.stack(powers)
+    out = torch.empty((n, z.numel()), dtype=z.dtype, device=z.device)
+    out[0].fill_(1)
+    out[1].copy_(z)
+    for k in range(2, n):
+        torch.mul(out[k - 1], z, out=out[k])
+    return out
 
 
 def _horner_rows(rows: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -426,30 +542,39 @@ class _Lanes:
     def psi1(self):
         return torch.digamma(self.a + 1)
 
+    @_lazy
+    def psi(self):  # ψ(a) = ψ(a+1) − 1/a
+        return self.psi1 - torch.reciprocal(self.a)
+
 
 def _eval_pser(lanes: _Lanes, need_da: bool):
-    log_s, dlog_s = _p_series(lanes.a, lanes.x, lanes.tab.plan.pser, need_da)
-    log_v = log_s.add_(lanes.log_pref).sub_(torch.log(lanes.a))
+    s, ds = _p_series(lanes.a, lanes.x, lanes.tab.plan.pser, need_da)
+    log_v = torch.log(s).add_(lanes.log_pref).sub_(torch.log(lanes.a))
     if not need_da:
         return log_v, None
     # d log(x^a e^{-x}/Γ(a+1))/da = log x − ψ(a+1)
-    return log_v, dlog_s.add_(lanes.log_x).sub_(lanes.psi1)
+    return log_v, ds.div_(s).add_(lanes.log_x).sub_(lanes.psi1)
 
 
 def _eval_cf(lanes: _Lanes, need_da: bool):
     tiny = torch.finfo(lanes.a.dtype).tiny
-    log_f, dlog_f = _q_cf(lanes.a, lanes.x, lanes.tab.plan.cf, need_da, tiny)
-    log_v = log_f.add_(lanes.log_pref)
+    f, dlog_f = _q_cf(lanes.a, lanes.x, lanes.tab.plan.cf, need_da, tiny)
+    log_v = torch.log(f).add_(lanes.log_pref)
     if not need_da:
         return log_v, None
-    # d log(x^a e^{-x}/Γ(a))/da = log x − ψ(a),  ψ(a) = ψ(a+1) − 1/a
-    return log_v, dlog_f.add_(lanes.log_x).sub_(lanes.psi1).add_(torch.reciprocal(lanes.a))
+    return log_v, dlog_f.add_(lanes.log_x).sub_(lanes.psi)
 
 
 def _eval_qser(lanes: _Lanes, need_da: bool):
-    psi1 = lanes.psi1 if need_da else None
-    plan = lanes.tab.plan
-    return _q_series(lanes.a, lanes.x, plan.qser, need_da, lanes.log_x, lanes.lgam1p, psi1)
+    a, x = lanes.a, lanes.x
+    tsum, dt = _q_series_sums(a, x, lanes.tab.plan.qser, need_da)
+    g = a * lanes.log_x - lanes.lgam1p
+    eg = torch.exp(g)
+    q = -torch.expm1(g) - a * eg * tsum
+    if not need_da:
+        return torch.log(q), None
+    dq = -eg * ((lanes.log_x - lanes.psi1) * (1 + a * tsum) + tsum + a * dt)
+    return torch.log(q), dq / q
 
 
 def _eval_temme(lanes: _Lanes, need_da: bool):
@@ -457,6 +582,46 @@ def _eval_temme(lanes: _Lanes, need_da: bool):
 
 
 _METHODS = (_eval_pser, _eval_cf, _eval_qser, _eval_temme)  # is_p: True, False, False, λ < 1
+
+
+# The sample derivative dx/da = −(∂P/∂a)/p(x), p(x) = x^{a−1}e^{−x}/Γ(a), from each method's
+# own representation: the prefactor x^a e^{−x}/Γ(a) cancels against the density, so no
+# exponential, log-gamma or 1 − v is needed (cheaper, and exact where P, Q and p underflow).
+def _dxda_pser(lanes: _Lanes):
+    # P = x^a e^{-x}/Γ(a+1) · S:  dx/da = −(x/a) [S (log x − ψ(a+1)) + S'].
+    s, ds = _p_series(lanes.a, lanes.x, lanes.tab.plan.pser, True)
+    return (s.mul_(lanes.log_x - lanes.psi1).add_(ds).mul_(lanes.x).div_(lanes.a).neg_(),)
+
+
+def _dxda_cf(lanes: _Lanes):
+    # Q = x^a e^{-x}/Γ(a) · F:  dx/da = ∂Q/∂a / p = x F (log x − ψ(a) + (log F)').
+    tiny = torch.finfo(lanes.a.dtype).tiny
+    f, dlog_f = _q_cf(lanes.a, lanes.x, lanes.tab.plan.cf, True, tiny)
+    return (dlog_f.add_(lanes.log_x).sub_(lanes.psi).mul_(f).mul_(lanes.x),)
+
+
+def _dxda_qser(lanes: _Lanes):
+    # p = a e^g e^{-x}/x, so dx/da = −(x e^x/a) [g'(1 + aT) + T + aT'].
+    # As a → 0 the bracket tends to −E₁(x) while g' = log x − ψ(1+a) and T are of order one:
+    # ψ(1+a) is taken from float64 here (torch's float32 digamma is off by ~1e-6 near 1).
+    a, x = lanes.a, lanes.x
+    tsum, dt = _q_series_sums(a, x, lanes.tab.plan.qser, True)
+    psi1 = torch.digamma(a.to(torch.float64) + 1).to(a.dtype)
+    bracket = (lanes.log_x - psi1).mul_(a * tsum + 1).add_(tsum).add_(dt.mul_(a))
+    return (bracket.mul_(x * torch.exp(x)).div_(a).neg_(),)
+
+
+def _dxda_temme(lanes: _Lanes):
+    # p = √(a/2π) e^{−aφ}/(Γ*(a) x), so dx/da = ∂Q/∂a / p = (x/a) Γ*(a) B: a polynomial in
+    # (1/a, η) whose coefficients are multiplied out once (:func:`_temme_dxda_coeffs`).
+    eta, _ = _temme_eta(lanes.lam, lanes.phi)
+    coeffs = lanes.tab.temme_dxda
+    rows = coeffs @ _powers(eta, coeffs.shape[1])  # (K+1, M): Σ_n γ_kn ηⁿ
+    z = torch.reciprocal(lanes.a_big)
+    return (_horner_rows(rows, z).mul_(z).mul_(lanes.x),)
+
+
+_DXDA_METHODS = (_dxda_pser, _dxda_cf, _dxda_qser, _dxda_temme)
 
 
 def _compact_dispatch(a: torch.Tensor) -> bool:
@@ -471,6 +636,70 @@ def _compact_dispatch(a: torch.Tensor) -> bool:
     return torch._C._functorch.maybe_current_level() is None  # no vmap/grad transform
 
 
+def _regions(lanes: _Lanes):
+    """Boolean masks (P series, continued fraction, Q series, Temme) and where v = P."""
+    # Regions (Gil, Segura & Temme 2012 §3; DiDonato & Morris 1986): P is the smaller side for
+    # x < a roughly; for small x the split is P(a, x) ≈ x^a/Γ(a+1) ≶ e^{-0.4}.
+    a, x, lam = lanes.a, lanes.x, lanes.lam
+    temme = (a >= _A_TEMME) & (lam >= _LAM_LO) & (lam <= _LAM_HI)
+    small_x = x <= lanes.tab.plan.x_qser
+    p_small = ((x <= 0.5) & (a * lanes.log_x < -0.4)) | ((x > 0.5) & (a > x))
+    pser = ~temme & ((small_x & p_small) | (~small_x & (x < a)))
+    qser = ~temme & small_x & ~p_small
+    cf = ~temme & ~small_x & (x >= a)
+    return (pser, cf, qser, temme), pser | (temme & (lam < 1))
+
+
+def _dispatch(lanes: _Lanes, masks, methods) -> list[torch.Tensor]:
+    """Each element's outputs from the method of its region (methods return tuples).
+
+    The last method (Temme's) has no loop and is finite on every lane: on the CPU, when it
+    serves most lanes it runs on all of them and only the others are gathered.
+    """
+    a = lanes.a
+    m = a.numel()
+    region = sum(i * mask.to(torch.uint8) for i, mask in enumerate(masks))
+    if not _compact_dispatch(a):
+        pick = region.to(torch.int64) * m + torch.arange(m, device=a.device)
+        results = [[r for r in method(lanes) if r is not None] for method in methods]
+        return [
+            torch.stack([r[j] for r in results]).view(-1).index_select(0, pick)
+            for j in range(len(results[0]))
+        ]
+    counts = torch.bincount(region, minlength=len(masks)).tolist()
+    if counts[-1] >= 0.75 * m:
+        outs = [r for r in methods[-1](lanes) if r is not None]
+        rest = torch.nonzero(region != len(masks) - 1).squeeze(1)
+        _gathered(lanes, rest, region, counts[:-1], methods[:-1], outs)
+        return outs
+    return _gathered(lanes, None, region, counts, methods, None)
+
+
+def _gathered(lanes: _Lanes, subset, region, counts, methods, outs):
+    """Run each method on its own lanes (of ``subset``: indices, or None for all), in ``outs``."""
+    a, tab = lanes.a, lanes.tab
+    if subset is not None:
+        region = region.index_select(0, subset)
+    # One stable sort groups the lanes by region (cheaper than a nonzero per region).
+    order = torch.sort(region, stable=True).indices
+    if subset is not None:
+        order = subset.index_select(0, order)
+    start = 0
+    for count, method in zip(counts, methods):
+        if count == 0:
+            continue
+        idx = order[start : start + count]
+        start += count
+        sub = _Lanes(a.index_select(0, idx), lanes.x.index_select(0, idx), tab)
+        sub.log_x = lanes.log_x.index_select(0, idx)
+        results = [r for r in method(sub) if r is not None]
+        if outs is None:
+            outs = [torch.empty_like(a) for _ in results]
+        for out, r in zip(outs, results):
+            out.index_copy_(0, idx, r)
+    return outs if outs is not None else []
+
+
 def _core(a: torch.Tensor, x: torch.Tensor, need_da: bool = False):
     """The smaller side of P/Q for broadcast, same-dtype (float32/64) ``a > 0``, ``x > 0``.
 
@@ -479,45 +708,11 @@ def _core(a: torch.Tensor, x: torch.Tensor, need_da: bool = False):
     NaN, negative) are patched by :func:`_sides`.
     """
     shape = a.shape
-    a, x = a.reshape(-1), x.reshape(-1)
-    m = a.numel()
-    tab = _tables(a.dtype, a.device)
-    lanes = _Lanes(a, x, tab)
-    log_x, lam = lanes.log_x, lanes.lam
-
-    # Regions (Gil, Segura & Temme 2012 §3; DiDonato & Morris 1986): P is the smaller side for
-    # x < a roughly; for small x the split is P(a, x) ≈ x^a/Γ(a+1) ≶ e^{-0.4}.
-    temme = (a >= _A_TEMME) & (lam >= _LAM_LO) & (lam <= _LAM_HI)
-    small_x = x <= tab.plan.x_qser
-    p_small = ((x <= 0.5) & (a * log_x < -0.4)) | ((x > 0.5) & (a > x))
-    pser = ~temme & ((small_x & p_small) | (~small_x & (x < a)))
-    qser = ~temme & small_x & ~p_small
-    cf = ~temme & ~small_x & (x >= a)
-    is_p = pser | (temme & (lam < 1))
-
-    if _compact_dispatch(a):
-        log_v = torch.empty_like(a)
-        dlog_v = torch.empty_like(a) if need_da else None
-        for mask, method in zip((pser, cf, qser, temme), _METHODS):
-            idx = torch.nonzero(mask).squeeze(1)
-            if idx.numel() == 0:
-                continue
-            sub = _Lanes(a.index_select(0, idx), x.index_select(0, idx), tab)
-            sub.log_x = log_x.index_select(0, idx)
-            lv, dv = method(sub, need_da)
-            log_v.index_copy_(0, idx, lv)
-            if need_da:
-                dlog_v.index_copy_(0, idx, dv)
-    else:
-        region = cf.to(torch.int64) + 2 * qser.to(torch.int64) + 3 * temme.to(torch.int64)
-        pick = region * m + torch.arange(m, device=a.device)
-        results = [method(lanes, need_da) for method in _METHODS]
-        log_v = torch.stack([r[0] for r in results]).view(-1).index_select(0, pick)
-        dlog_v = None
-        if need_da:
-            dlog_v = torch.stack([r[1] for r in results]).view(-1).index_select(0, pick)
-    if need_da:
-        dlog_v = dlog_v.reshape(shape)
+    lanes = _Lanes(a.reshape(-1), x.reshape(-1), _tables(a.dtype, a.device))
+    masks, is_p = _regions(lanes)
+    methods = [functools.partial(method, need_da=need_da) for method in _METHODS]
+    log_v, *rest = _dispatch(lanes, masks, methods)
+    dlog_v = rest[0].reshape(shape) if need_da else None
     return log_v.reshape(shape), is_p.reshape(shape), dlog_v
 
 
@@ -658,18 +853,25 @@ def standard_gamma_grad(a, x) -> torch.Tensor:
     r""":math:`\partial x/\partial a` of a ``Gamma(a, 1)`` draw ``x``, at fixed :math:`P(a, x)`.
 
     Implicit reparameterization (Figurnov, Mohamed & Mnih 2018):
-    :math:`-(\partial P/\partial a)/p(x; a)`, formed from the smaller side ``v`` of ``P``, ``Q``
-    as :math:`\mp e^{\log v - \log p}\,\partial_a \log v`, so it stays finite where ``v`` and
-    the density both underflow. The role of torch's ``_standard_gamma_grad`` (~1e-4 relative
-    error), here accurate to ~1e-13 in float64. Not differentiable itself.
+    :math:`-(\partial P/\partial a)/p(x; a)`, with the prefactor
+    :math:`x^a e^{-x}/\Gamma(a)` cancelled analytically in each method (series, continued
+    fraction, Temme's expansion), so it stays finite where ``P``, ``Q`` and the density
+    underflow. The role of torch's ``_standard_gamma_grad`` (~1e-4 relative error), here
+    accurate to ~1e-13 in float64. Not differentiable itself.
     """
     (a, x), dtype = _prepare(a, x)
     with torch.no_grad():
-        log_p, log_q, _, dlog_p, dlog_q = _sides(a, x, need_da=True)
-        log_density = _log_density_x(a, x)
-        from_p = -torch.exp(log_p - log_density) * dlog_p  # −P·∂log P/∂a / p
-        from_q = torch.exp(log_q - log_density) * dlog_q  # +Q·∂log Q/∂a / p
-        grad = torch.where(log_p <= log_q, from_p, from_q)
+        shape = a.shape
+        inside = (x > 0) & (x < math.inf) & (a > 0)
+        # Edge lanes get harmless stand-ins; their values are patched below.
+        stand_in = [torch.where(inside, t, 1.0).reshape(-1) for t in (a, x)]
+        lanes = _Lanes(*stand_in, _tables(a.dtype, a.device))
+        masks, _ = _regions(lanes)
+        (grad,) = _dispatch(lanes, masks, _DXDA_METHODS)
+        grad = grad.reshape(shape)
+        # At x = 0 and x = ∞ the quantile does not move; invalid a or x (NaN, a ≤ 0) give NaN.
+        bad = ~(a > 0) | ~(x >= 0)
+        grad = torch.where(inside, grad, torch.where(bad, math.nan, 0.0))
     return grad.to(dtype)
 
 

@@ -96,10 +96,15 @@ def _dcdf_ddf(df: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 
 
 class _StudentTCdf(torch.autograd.Function):
+    generate_vmap_rule = True  # with setup_context: usable under torch.func transforms
+
     @staticmethod
-    def forward(ctx, df, t):
-        ctx.save_for_backward(df, t)
+    def forward(df, t):
         return _chunked(lambda d, u: (_cdf(d, u),), df, t)[0]
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(*inputs)
 
     @staticmethod
     def backward(ctx, grad):
@@ -124,11 +129,15 @@ def _icdf(df: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
 
 
 class _StudentTIcdf(torch.autograd.Function):
+    generate_vmap_rule = True
+
     @staticmethod
-    def forward(ctx, df, p):
-        t = _chunked(lambda d, q: (_icdf(d, q),), df, p)[0]
-        ctx.save_for_backward(df, t)
-        return t
+    def forward(df, p):
+        return _chunked(lambda d, q: (_icdf(d, q),), df, p)[0]
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0], output)
 
     @staticmethod
     def backward(ctx, grad):

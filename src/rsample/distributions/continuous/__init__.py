@@ -1,6 +1,7 @@
 """Univariate continuous families, one module each."""
 
 from . import _kl  # noqa: F401  (registers the analytic KL divergences on import)
+from .beta import Beta
 from .cauchy import Cauchy
 from .exponential import Exponential
 from .gamma import Chi2, Gamma
@@ -15,6 +16,7 @@ from .tanh_normal import TanhNormal
 from .uniform import Uniform
 
 __all__ = [
+    "Beta",
     "Cauchy",
     "Chi2",
     "Exponential",

@@ -111,6 +111,26 @@ def standard_gamma_rsample(
     return implicit_rsample(g, (concentration,), sample_grad=_standard_gamma_sample_grad)
 
 
+def log_standard_gamma_rsample(
+    concentration: torch.Tensor, shape: torch.Size, *, generator=None
+) -> torch.Tensor:
+    r"""``log G`` for ``G ~ Gamma(concentration, 1)`` broadcast to ``shape``, differentiable in α.
+
+    For α < 1 the draw is boosted (Marsaglia & Tsang 2000): :math:`G_\alpha = G_{\alpha+1}
+    U^{1/\alpha}`, so :math:`\log G = \log G_{\alpha+1} - E/\alpha` with
+    :math:`E = -\log U \sim \mathrm{Exp}(1)`: exact in log space where ``G`` itself
+    underflows (Beta and Dirichlet draws with tiny concentrations keep their tails). The
+    boosted draw is reparameterized implicitly, ``E`` explicitly.
+    """
+    small = (concentration < 1).detach()
+    boosted = concentration + small.to(concentration.dtype)
+    log_g = torch.log(standard_gamma_rsample(boosted, shape, generator=generator))
+    e = torch.empty(shape, dtype=log_g.dtype, device=log_g.device).exponential_(
+        generator=generator
+    )
+    return log_g - torch.where(small, e / concentration, 0.0)
+
+
 def _standard_gamma_sample_grad(g: torch.Tensor, alpha: torch.Tensor):
     """``(∂G/∂α,)`` for standard gamma draws ``G`` (the implicit engine's ``sample_grad``)."""
     return (standard_gamma_grad(alpha, g),)
