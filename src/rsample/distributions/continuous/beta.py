@@ -68,7 +68,7 @@ class Beta(Distribution):
         return x.clamp(finfo.tiny, 1 - finfo.eps / 2)
 
     def rsample(self, sample_shape=torch.Size(), *, generator=None) -> torch.Tensor:
-        return self._clamp(torch.sigmoid(self._log_odds(sample_shape, generator)))
+        return self._clamp(_sigmoid(self._log_odds(sample_shape, generator)))
 
     def rsample_and_log_prob(self, sample_shape=torch.Size(), *, generator=None):
         t = self._log_odds(sample_shape, generator)
@@ -78,7 +78,7 @@ class Beta(Distribution):
             + (self.concentration0 - 1) * F.softplus(t)
             + lbeta(self.concentration1, self.concentration0)
         )
-        return self._clamp(torch.sigmoid(t)), log_p
+        return self._clamp(_sigmoid(t)), log_p
 
     # ----------------------------------------------------------------- scoring
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
@@ -127,3 +127,9 @@ class Beta(Distribution):
             - (b - 1) * torch.digamma(b)
             + (a + b - 2) * torch.digamma(a + b)
         )
+
+
+def _sigmoid(t: torch.Tensor) -> torch.Tensor:
+    """σ(t) as exp(log σ(t)): its backward is σ(t)σ(−t), where ``sigmoid``'s y(1 − y) loses the
+    relative accuracy of 1 − y as y → 1 (1e-8 relative in dx/db for Beta(30, 0.3))."""
+    return torch.exp(F.logsigmoid(t))
