@@ -77,9 +77,10 @@ class _Recorder:
         self.log_g: list[torch.Tensor] = []
 
     def __enter__(self):
-        self._gamma, self._log = gamma_module.standard_gamma_rsample, self.module.__dict__[
-            "log_standard_gamma_rsample"
-        ]
+        self._gamma, self._log = (
+            gamma_module.standard_gamma_rsample,
+            self.module.__dict__["log_standard_gamma_rsample"],
+        )
 
         def gamma(*args, **kwargs):
             out = self._gamma(*args, **kwargs)

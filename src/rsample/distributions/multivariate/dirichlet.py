@@ -106,4 +106,3 @@ class Dirichlet(Distribution):
             + (total - k) * torch.digamma(total)
             - ((alpha - 1) * torch.digamma(alpha)).sum(-1)
         )
-
