@@ -76,6 +76,10 @@ def _constraint_word(example, arg: str) -> str:
 
 def _support_of(dist) -> tuple[str, float, float]:
     support = dist.support
+    if isinstance(support, constraints.greater_than_eq) and isinstance(
+        support.lower_bound, torch.Tensor
+    ):  # Pareto: x ≥ scale
+        return "GreaterThanEq", float(support.lower_bound.flatten()[0]), math.inf
     if isinstance(support, constraints.interval):
         low, high = support.lower_bound, support.upper_bound
         low = float(low.flatten()[0]) if isinstance(low, torch.Tensor) else float(low)
@@ -115,8 +119,10 @@ def test_parameter_message_names_distribution_argument_constraint_and_value(exam
 def test_value_message_names_distribution_constraint_and_value(example):
     dist = example.build(**_params(example, n=1))
     kind, low, high = _support_of(dist)
-    inside = 0.5 * (max(low, -1.0) + min(high, 1.0)) if kind == "interval" else 1.0
-    bad = {"real": math.nan, "positive": -1.0, "nonnegative": -1.0, "interval": high + 1.0}[kind]
+    inside = 0.5 * (max(low, -1.0) + min(high, 1.0)) if kind == "interval" else max(low, 1.0)
+    bad = {"real": math.nan, "positive": -1.0, "nonnegative": -1.0, "interval": high + 1.0}.get(
+        kind, low - 1.0
+    )
     value = torch.tensor([inside, inside, bad, inside], dtype=F64).unsqueeze(-1)
     for method in ("log_prob", "cdf"):
         with pytest.raises(ValueError) as info:

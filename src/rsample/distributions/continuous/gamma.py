@@ -125,9 +125,7 @@ def log_standard_gamma_rsample(
     small = (concentration < 1).detach()
     boosted = concentration + small.to(concentration.dtype)
     log_g = torch.log(standard_gamma_rsample(boosted, shape, generator=generator))
-    e = torch.empty(shape, dtype=log_g.dtype, device=log_g.device).exponential_(
-        generator=generator
-    )
+    e = torch.empty(shape, dtype=log_g.dtype, device=log_g.device).exponential_(generator=generator)
     return log_g - torch.where(small, e / concentration, 0.0)
 
 

@@ -1,6 +1,9 @@
 """Distributions over vectors."""
 
-from . import _kl_wishart  # noqa: F401  (registers the Wishart KL on import)
+from . import (
+    _kl_dirichlet,  # noqa: F401  (Dirichlet pairs)
+    _kl_wishart,  # noqa: F401  (Wishart pairs)
+)
 from .dirichlet import Dirichlet
 from .logistic_normal import LogisticNormal
 from .low_rank_multivariate_normal import LowRankMultivariateNormal

@@ -59,9 +59,12 @@ class Dirichlet(Distribution):
         return x.clamp_min(torch.finfo(x.dtype).tiny)
 
     def rsample_and_log_prob(self, sample_shape=torch.Size(), *, generator=None):
-        log_x = torch.log_softmax(self._log_gammas(sample_shape, generator), dim=-1)
+        log_g = self._log_gammas(sample_shape, generator)
+        log_x = torch.log_softmax(log_g, dim=-1)
         log_p = ((self.concentration - 1) * log_x).sum(-1) - self._log_normalizer()
-        return log_x.exp().clamp_min(torch.finfo(log_x.dtype).tiny), log_p
+        # The draw as rsample forms it (exp of log_softmax differs from softmax in the last bits).
+        x = torch.softmax(log_g, dim=-1)
+        return x.clamp_min(torch.finfo(x.dtype).tiny), log_p
 
     # ----------------------------------------------------------------- scoring
     def _log_normalizer(self) -> torch.Tensor:
