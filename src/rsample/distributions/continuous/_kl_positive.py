@@ -35,6 +35,7 @@ from .continuous_bernoulli import ContinuousBernoulli
 from .exponential import Exponential
 from .gamma import Gamma
 from .gumbel import EULER_GAMMA, Gumbel
+from .inverse_gamma import STIRLING_MIN, stirling_mu
 from .laplace import Laplace
 from .normal import HALF_LOG_2PI, Normal
 from .pareto import Pareto
@@ -42,19 +43,6 @@ from .uniform import Uniform
 from .weibull import Weibull
 
 _HALF_LOG_2PI_MINUS_HALF = HALF_LOG_2PI - 0.5
-# lgamma(k) − (k − ½) log k + k − ½ log 2π = Σ_n B_2n / (2n(2n − 1) k^{2n−1}) (Stirling), for
-# k ≥ 10: the 8th term is below 3e-17.
-_STIRLING = (
-    1 / 12,
-    -1 / 360,
-    1 / 1260,
-    -1 / 1680,
-    1 / 1188,
-    -691 / 360360,
-    1 / 156,
-    -3617 / 122400,
-)
-_STIRLING_MIN = 10.0
 # E_t[log(1 + r t)] for t ~ U[−1, 1] is −Σ_{n≥1} r^{2n}/(2n(2n + 1)); for r < 1/4, 13 terms.
 _LOG_MEAN_COEFFS = tuple(-1 / (2 * n * (2 * n + 1)) for n in range(1, 14))
 
@@ -79,11 +67,10 @@ def _pareto_shape(alpha: torch.Tensor, minimum: float) -> tuple[torch.Tensor, to
 def _lgamma_minus_stirling_head(k: torch.Tensor) -> torch.Tensor:
     """``lgamma(k) − k log k + k``, without cancelling ``lgamma`` against ``k log k`` for
     large ``k``: there ``½ log(2π/k)`` plus the Stirling series."""
-    large = k >= _STIRLING_MIN
-    k_large = torch.where(large, k, _STIRLING_MIN)
+    large = k >= STIRLING_MIN
+    k_large = torch.where(large, k, STIRLING_MIN)
     k_small = torch.where(large, 1.0, k)
-    w = k_large.reciprocal()
-    stirling = HALF_LOG_2PI - 0.5 * k_large.log() + w * _horner(w * w, _STIRLING)
+    stirling = HALF_LOG_2PI - 0.5 * k_large.log() + stirling_mu(k_large)[0]
     return torch.where(large, stirling, torch.lgamma(k_small) - k_small * k_small.log() + k_small)
 
 
