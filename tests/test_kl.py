@@ -11,16 +11,17 @@ References, all in float64 and independent of the code under test:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
 import mpmath as mp
-import numpy as np
 import pytest
 import torch
 import torch.distributions as td
 from scipy import integrate, stats
 
+import kl_reference as kr
 import rsample
 from rsample.distributions.continuous import _kl
 
@@ -44,16 +45,11 @@ FAMILIES = {
 }
 
 
-def make(lib: str, family: str, params: list[tuple], dtype=F64, requires_grad=False):
-    """A batch of ``len(params)`` distributions (``lib`` is "rs" or "td")."""
-    cls = FAMILIES[family][0 if lib == "rs" else 1]
-    columns = [torch.tensor(col, dtype=dtype, requires_grad=requires_grad) for col in zip(*params)]
-    return cls(*columns, validate_args=False), columns
+make = functools.partial(kr.make_batch, FAMILIES)
 
 
 # --------------------------------------------------------------------------- mpmath closed forms
-def _m(params):
-    return [mp.mpf(float(x)) for x in params]
+_m = kr.mp_args
 
 
 def _nn(p, q):
@@ -166,8 +162,7 @@ def _un(p, q):
     )
 
 
-def _inf(p, q):
-    return mp.inf
+_inf = kr.infinite
 
 
 # (p family, q family) -> mpmath reference; every pair rsample registers among these families.
@@ -199,18 +194,11 @@ REFERENCE = {
     ("Uniform", "Gumbel"): _ug,
     ("Uniform", "Normal"): _un,
 }
-PAIRS = list(REFERENCE)
-FINITE_PAIRS = [pq for pq in PAIRS if REFERENCE[pq] is not _inf]
-INF_PAIRS = [pq for pq in PAIRS if REFERENCE[pq] is _inf]
+PAIRS, FINITE_PAIRS, INF_PAIRS = kr.split_pairs(REFERENCE)
 TORCH_PAIRS = [pq for pq in PAIRS if pq[0] != "TanhNormal"]  # torch has every other one
 
 
-def reference(pair, pp, qp) -> float:
-    if pp == qp and pair[0] == pair[1]:
-        return 0.0  # exactly; the 50-digit forms leave ~1e-50
-    with mp.workdps(MP_DPS):
-        value = REFERENCE[pair](pp, qp)
-        return INF if value > mp.mpf(np.finfo(np.float64).max) else float(value)
+reference = functools.partial(kr.mp_reference, REFERENCE, MP_DPS)
 
 
 # --------------------------------------------------------------------------- parameter grids
@@ -261,24 +249,8 @@ def near_equal(family) -> list[tuple[tuple, tuple]]:
     ]
 
 
-def rs_kl(pair, pps, qps, dtype=F64):
-    p, _ = make("rs", pair[0], pps, dtype)
-    q, _ = make("rs", pair[1], qps, dtype)
-    return rsample.kl_divergence(p, q)
-
-
-def rel_err(got: torch.Tensor, want: list[float]) -> torch.Tensor:
-    want_t = torch.tensor(want, dtype=F64)
-    got = got.to(F64)
-    both_inf = torch.isinf(got) & torch.isinf(want_t) & (got.sign() == want_t.sign())
-    err = (got - want_t).abs() / want_t.abs().clamp_min(1e-300)
-    err = torch.where(want_t == 0, got.abs(), err)
-    return torch.where(both_inf, 0.0, err)
-
-
-def _grid(pair, grid):
-    combos = list(itertools.product(grid[pair[0]], grid[pair[1]]))
-    return [a for a, _ in combos], [b for _, b in combos]
+rs_kl = functools.partial(kr.rs_kl, FAMILIES)
+rel_err, _grid = kr.rel_err, kr.grid
 
 
 # --------------------------------------------------------------------------- (a) references
@@ -337,21 +309,12 @@ def test_matches_quadrature_and_mpmath(pair):
 
 @pytest.mark.parametrize("pair", TORCH_PAIRS, ids="-".join)
 def test_matches_torch(pair):
-    pps, qps = _grid(pair, MODERATE)
-    got = rs_kl(pair, pps, qps)
-    p, _ = make("td", pair[0], pps)
-    q, _ = make("td", pair[1], qps)
-    want = td.kl_divergence(p, q)
-    torch.testing.assert_close(got, want.expand_as(got), rtol=1e-12, atol=1e-14)
+    kr.check_matches_torch(FAMILIES, pair, *_grid(pair, MODERATE), rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("pair", FINITE_PAIRS, ids="-".join)
 def test_hard_corners_match_mpmath(pair):
-    pps, qps = _grid(pair, CORNERS)
-    got = rs_kl(pair, pps, qps)
-    want = [reference(pair, a, b) for a, b in zip(pps, qps)]
-    err = rel_err(got, want)
-    assert err.max() < 1e-14, [(pps[i], qps[i], got[i].item(), want[i]) for i in err.argsort()[-3:]]
+    kr.check_reference(FAMILIES, reference, pair, *_grid(pair, CORNERS), rtol=1e-14)
 
 
 SAME_FAMILY = [pq for pq in FINITE_PAIRS if pq[0] == pq[1]]
@@ -410,14 +373,7 @@ def test_nearly_equal_normals_beat_torch():
 # --------------------------------------------------------------------------- (b) dispatch
 @pytest.mark.parametrize("pair", PAIRS, ids="-".join)
 def test_torch_dispatches_to_rsample(pair):
-    p_cls, q_cls = FAMILIES[pair[0]][0], FAMILIES[pair[1]][0]
-    fn = td.kl._dispatch_kl(p_cls, q_cls)
-    assert fn is rsample.kl._dispatch(p_cls, q_cls)
-    assert fn.__module__ == _kl.__name__
-    pps, qps = _grid(pair, MODERATE)
-    p, _ = make("rs", pair[0], pps)
-    q, _ = make("rs", pair[1], qps)
-    torch.testing.assert_close(td.kl_divergence(p, q), rsample.kl_divergence(p, q), rtol=0, atol=0)
+    kr.check_torch_dispatch(FAMILIES, _kl, pair, *_grid(pair, MODERATE))
 
 
 def test_wrappers_are_registered():
@@ -437,14 +393,7 @@ def test_wrappers_are_registered():
 @pytest.mark.parametrize("pair", PAIRS, ids="-".join)
 def test_broadcasting(pair):
     pps, qps = MODERATE[pair[0]], MODERATE[pair[1]][:2]
-    p_cls, q_cls = FAMILIES[pair[0]][0], FAMILIES[pair[1]][0]
-    p = p_cls(*(torch.tensor(c, dtype=F64).reshape(3, 1) for c in zip(*pps)), validate_args=False)
-    q = q_cls(*(torch.tensor(c, dtype=F64) for c in zip(*qps)), validate_args=False)
-    kl = rsample.kl_divergence(p, q)
-    assert kl.shape == (3, 2) and kl.dtype == F64
-    for i, j in itertools.product(range(3), range(2)):
-        one = rs_kl(pair, [pps[i]], [qps[j]])
-        torch.testing.assert_close(kl[i, j], one[0], rtol=1e-15, atol=0)
+    kl = kr.check_broadcasting(FAMILIES, pair, pps, qps)
     if pair[0] != "TanhNormal":  # torch gives the same shape (for finite KLs)
         tp = FAMILIES[pair[0]][1](*(torch.tensor(c, dtype=F64).reshape(3, 1) for c in zip(*pps)))
         tq = FAMILIES[pair[1]][1](*(torch.tensor(c, dtype=F64) for c in zip(*qps)))
@@ -511,40 +460,23 @@ for _name in ("Normal", "Laplace", "Cauchy", "Gumbel", "LogNormal", "TanhNormal"
     F32_CORNERS[_name] = F32_CORNERS["loc_scale"]
 for _name in ("HalfNormal", "HalfCauchy", "Exponential"):
     F32_CORNERS[_name] = F32_CORNERS["scale"]
-F32_MAX = float(torch.finfo(F32).max)
 
 
 @pytest.mark.parametrize("pair", FINITE_PAIRS, ids="-".join)
 def test_float32_finite_where_representable(pair):
-    pps, qps = _grid(pair, F32_CORNERS)
-    # The reference sees the float32-rounded inputs.
-    round32 = lambda ps: [tuple(float(np.float32(x)) for x in t) for t in ps]  # noqa: E731
-    pps, qps = round32(pps), round32(qps)
-    got = rs_kl(pair, pps, qps, dtype=F32)
-    assert got.dtype == F32
-    want = [reference(pair, a, b) for a, b in zip(pps, qps)]
-    ok = [i for i, w in enumerate(want) if w < F32_MAX / 2]
-    assert torch.isfinite(got[ok]).all(), [(pps[i], qps[i]) for i in ok if not got[i].isfinite()]
+    got, want, ok = kr.float32_check(FAMILIES, reference, pair, F32_CORNERS)
     # Measured ≤ 2e-7, KLs from 1e-6 to 5e15 included.
     assert rel_err(got[ok], [want[i] for i in ok]).max() < 1e-6
 
 
 # --------------------------------------------------------------------------- (f) gradients
-def _kl_from_columns(pair, pps, qps):
-    p, p_cols = make("rs", pair[0], pps, requires_grad=True)
-    q, q_cols = make("rs", pair[1], qps, requires_grad=True)
-    return rsample.kl_divergence(p, q), p_cols + q_cols
+_kl_from_columns = functools.partial(kr.kl_from_columns, FAMILIES)
 
 
 @pytest.mark.parametrize("pair", [pq for pq in TORCH_PAIRS if pq not in INF_PAIRS], ids="-".join)
 def test_gradient_matches_torch(pair):
     pps, qps = _grid(pair, MODERATE)
-    kl, cols = _kl_from_columns(pair, pps, qps)
-    finite = kl.isfinite()
-    ours = torch.autograd.grad(kl[finite].sum(), cols)
-    p, p_cols = make("td", pair[0], pps, requires_grad=True)
-    q, q_cols = make("td", pair[1], qps, requires_grad=True)
-    theirs = torch.autograd.grad(td.kl_divergence(p, q)[finite].sum(), p_cols + q_cols)
+    ours, theirs = kr.gradients_vs_torch(FAMILIES, pair, pps, qps, keep=torch.isfinite)
     for a, b in zip(ours, theirs):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
 
@@ -570,16 +502,7 @@ def test_gradcheck(pair):
     if pair == ("Uniform", "Exponential"):
         keep = [i for i in keep if pps[i][0] > 0]
     pps, qps = [pps[i] for i in keep], [qps[i] for i in keep]
-    n_p = len(pps[0])
-
-    def fn(*cols):
-        p = FAMILIES[pair[0]][0](*cols[:n_p], validate_args=False)
-        q = FAMILIES[pair[1]][0](*cols[n_p:], validate_args=False)
-        return rsample.kl_divergence(p, q)
-
-    cols = [torch.tensor(c, dtype=F64, requires_grad=True) for c in zip(*pps)]
-    cols += [torch.tensor(c, dtype=F64, requires_grad=True) for c in zip(*qps)]
-    assert torch.autograd.gradcheck(fn, cols, eps=1e-7, atol=1e-6, rtol=1e-5)
+    kr.check_gradcheck(FAMILIES, pair, pps, qps)
 
 
 @pytest.mark.parametrize("pair", [pq for pq in SAME_FAMILY if pq[0] != "Uniform"], ids="-".join)

@@ -12,6 +12,7 @@ References, all independent of the code under test:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -22,6 +23,7 @@ import torch
 import torch.distributions as td
 from scipy import integrate, stats
 
+import kl_reference as kr
 import rsample
 from rsample.distributions.continuous import _kl_beta
 from rsample.distributions.multivariate import _kl_dirichlet
@@ -31,13 +33,7 @@ INF = math.inf
 MP_DPS = 100
 
 
-def _cb_logpdf(lam):
-    """log-density of a continuous Bernoulli (scipy has none), for quadrature."""
-    if lam == 0.5:
-        return lambda x: 0.0 * x
-    eta = math.log(lam) - math.log1p(-lam)
-    log_c = math.log(abs(eta / math.expm1(eta)))
-    return lambda x: log_c + eta * x
+_cb_logpdf = kr.cb_logpdf
 
 
 # name -> (rsample class, torch class, scipy frozen factory or None)
@@ -54,17 +50,12 @@ FAMILIES = {
 }
 
 
-def make(lib, family, params, dtype=F64, requires_grad=False):
-    cls = FAMILIES[family][0 if lib == "rs" else 1]
-    cols = [torch.tensor(c, dtype=dtype, requires_grad=requires_grad) for c in zip(*params)]
-    if family == "ContinuousBernoulli" and lib == "td":
-        return cls(probs=cols[0], validate_args=False), cols
-    return cls(*cols, validate_args=False), cols
+# (torch's ContinuousBernoulli takes ``probs`` as its first positional argument.)
+make = functools.partial(kr.make_batch, FAMILIES)
 
 
 # --------------------------------------------------------------------------- mpmath closed forms
-def _m(params):
-    return [mp.mpf(float(x)) for x in params]
+_m = kr.mp_args
 
 
 def _lbeta(a, b):
@@ -141,8 +132,7 @@ def _ub(p, q):
     return -mp.log(w) - (a - 1) * e_log_x - (b - 1) * e_log_1mx + _lbeta(a, b)
 
 
-def _inf(p, q):
-    return mp.inf
+_inf = kr.infinite
 
 
 REFERENCE = {
@@ -161,26 +151,11 @@ REFERENCE = {
     ("Pareto", "Beta"): _inf,
     ("Uniform", "Beta"): _ub,
 }
-PAIRS = list(REFERENCE)
-FINITE_PAIRS = [pq for pq in PAIRS if REFERENCE[pq] is not _inf]
-INF_PAIRS = [pq for pq in PAIRS if REFERENCE[pq] is _inf]
+PAIRS, FINITE_PAIRS, INF_PAIRS = kr.split_pairs(REFERENCE)
 
 
-def reference(pair, pp, qp) -> float:
-    if pair[0] == pair[1] and tuple(pp) == tuple(qp):
-        return 0.0
-    with mp.workdps(MP_DPS):
-        value = REFERENCE[pair](pp, qp)
-        return INF if value > mp.mpf(np.finfo(np.float64).max) else float(value)
-
-
-def rel_err(got: torch.Tensor, want: list[float]) -> torch.Tensor:
-    want_t = torch.tensor(want, dtype=F64)
-    got = got.detach().to(F64)
-    both_inf = torch.isinf(got) & torch.isinf(want_t) & (got.sign() == want_t.sign())
-    err = (got - want_t).abs() / want_t.abs().clamp_min(1e-300)
-    err = torch.where(want_t == 0, got.abs(), err)
-    return torch.where(both_inf, 0.0, err)
+reference = functools.partial(kr.mp_reference, REFERENCE, MP_DPS)
+rel_err = kr.rel_err
 
 
 # --------------------------------------------------------------------------- grids
@@ -222,15 +197,8 @@ CORNERS = {
 }
 
 
-def _grid(pair, grid):
-    combos = list(itertools.product(grid[pair[0]], grid[pair[1]]))
-    return [a for a, _ in combos], [b for _, b in combos]
-
-
-def rs_kl(pair, pps, qps, dtype=F64):
-    p, _ = make("rs", pair[0], pps, dtype)
-    q, _ = make("rs", pair[1], qps, dtype)
-    return rsample.kl_divergence(p, q)
+_grid = kr.grid
+rs_kl = functools.partial(kr.rs_kl, FAMILIES)
 
 
 # Measured maximum relative errors against mpmath on CORNERS: Beta‖Beta 1.1e-15, ‖Exponential
@@ -253,15 +221,7 @@ def _quad_kl(pair, pp, qp) -> float:
         logq = _cb_logpdf(qp[0])
     else:
         logq = FAMILIES[pair[1]][2](*qp).logpdf
-    total = 0.0
-    for quantile in (sp.ppf, sp.isf):
-
-        def f(u, quantile=quantile):
-            x = quantile(u)
-            return sp.logpdf(x) - logq(x)
-
-        total += integrate.quad(f, 0.0, 0.5, epsabs=1e-13, epsrel=1e-11, limit=200)[0]
-    return total
+    return kr.quad_kl_quantile(sp, logq, epsrel=1e-11, limit=200)
 
 
 @pytest.mark.parametrize("pair", FINITE_PAIRS, ids="-".join)
@@ -279,12 +239,7 @@ def test_moderate_grid_matches_mpmath_and_quadrature(pair):
 
 @pytest.mark.parametrize("pair", FINITE_PAIRS, ids="-".join)
 def test_hard_corners_match_mpmath(pair):
-    pps, qps = _grid(pair, CORNERS)
-    got = rs_kl(pair, pps, qps)
-    want = [reference(pair, a, b) for a, b in zip(pps, qps)]
-    err = rel_err(got, want)
-    worst = [(pps[i], qps[i], got[i].item(), want[i]) for i in err.argsort()[-3:]]
-    assert err.max() < HARD_RTOL, worst
+    kr.check_reference(FAMILIES, reference, pair, *_grid(pair, CORNERS), rtol=HARD_RTOL)
 
 
 def _near_equal_betas():
@@ -355,23 +310,15 @@ def test_beta_normal_large_concentrations():
 
 @pytest.mark.parametrize("pair", [pq for pq in PAIRS], ids="-".join)
 def test_matches_torch(pair):
-    pps, qps = _grid(pair, MODERATE)
-    got = rs_kl(pair, pps, qps)
-    p, _ = make("td", pair[0], pps)
-    q, _ = make("td", pair[1], qps)
-    want = td.kl_divergence(p, q).expand_as(got)
     # torch's ContinuousBernoulli switches to a 2-term Taylor expansion on 0.499 < λ < 0.501.
     rtol = 1e-6 if pair[1] == "ContinuousBernoulli" else 1e-11
-    torch.testing.assert_close(got, want, rtol=rtol, atol=1e-13)
+    kr.check_matches_torch(FAMILIES, pair, *_grid(pair, MODERATE), rtol=rtol, atol=1e-13)
 
 
 # --------------------------------------------------------------------------- (b) dispatch
 @pytest.mark.parametrize("pair", PAIRS, ids="-".join)
 def test_torch_dispatches_to_rsample(pair):
-    p_cls, q_cls = FAMILIES[pair[0]][0], FAMILIES[pair[1]][0]
-    fn = td.kl._dispatch_kl(p_cls, q_cls)
-    assert fn is rsample.kl._dispatch(p_cls, q_cls)
-    assert fn.__module__ == _kl_beta.__name__
+    kr.check_torch_dispatch(FAMILIES, _kl_beta, pair)
 
 
 def test_torch_registers_no_other_beta_pair_with_an_rsample_family():
@@ -413,14 +360,7 @@ def test_uniform_support_conventions():
 @pytest.mark.parametrize("pair", PAIRS, ids="-".join)
 def test_broadcasting(pair):
     pps, qps = MODERATE[pair[0]][:3], MODERATE[pair[1]][:2]
-    p_cls, q_cls = FAMILIES[pair[0]][0], FAMILIES[pair[1]][0]
-    p = p_cls(*(torch.tensor(c, dtype=F64).reshape(3, 1) for c in zip(*pps)), validate_args=False)
-    q = q_cls(*(torch.tensor(c, dtype=F64) for c in zip(*qps)), validate_args=False)
-    kl = rsample.kl_divergence(p, q)
-    assert kl.shape == (3, 2) and kl.dtype == F64
-    for i, j in itertools.product(range(3), range(2)):
-        one = rs_kl(pair, [pps[i]], [qps[j]])
-        torch.testing.assert_close(kl[i, j], one[0], rtol=1e-15, atol=0)
+    kr.check_broadcasting(FAMILIES, pair, pps, qps)
 
 
 def test_python_number_parameters_broadcast():
@@ -437,19 +377,11 @@ F32_CORNERS = {
     "Uniform": [(0.0, 1.0), (-1e10, 1e10), (0.3, 0.31)],
     "ContinuousBernoulli": [(1e-6,), (1 - 1e-6,), (0.5,), (0.3,)],
 }
-F32_MAX = float(torch.finfo(F32).max)
 
 
 @pytest.mark.parametrize("pair", FINITE_PAIRS, ids="-".join)
 def test_float32_finite_where_representable(pair):
-    pps, qps = _grid(pair, F32_CORNERS)
-    round32 = lambda ps: [tuple(float(np.float32(x)) for x in t) for t in ps]  # noqa: E731
-    pps, qps = round32(pps), round32(qps)
-    got = rs_kl(pair, pps, qps, dtype=F32)
-    assert got.dtype == F32
-    want = [reference(pair, a, b) for a, b in zip(pps, qps)]
-    ok = [i for i, w in enumerate(want) if w < F32_MAX / 2]
-    assert torch.isfinite(got[ok]).all(), [(pps[i], qps[i]) for i in ok if not got[i].isfinite()]
+    got, want, ok = kr.float32_check(FAMILIES, reference, pair, F32_CORNERS)
     assert rel_err(got[ok], [want[i] for i in ok]).max() < F32_RTOL.get(pair, 2e-6)
 
 
@@ -458,10 +390,7 @@ F32_RTOL = {("Beta", "Gamma"): 1e-5}
 
 
 # --------------------------------------------------------------------------- (e) gradients
-def _kl_from_columns(pair, pps, qps):
-    p, p_cols = make("rs", pair[0], pps, requires_grad=True)
-    q, q_cols = make("rs", pair[1], qps, requires_grad=True)
-    return rsample.kl_divergence(p, q), p_cols + q_cols
+_kl_from_columns = functools.partial(kr.kl_from_columns, FAMILIES)
 
 
 GRAD_PAIRS = [pq for pq in FINITE_PAIRS]
@@ -470,14 +399,14 @@ GRAD_PAIRS = [pq for pq in FINITE_PAIRS]
 @pytest.mark.parametrize("pair", GRAD_PAIRS, ids="-".join)
 def test_gradient_matches_torch(pair):
     pps, qps = _grid(pair, MODERATE)
-    kl, cols = _kl_from_columns(pair, pps, qps)
-    keep = kl.isfinite()
-    if pair[1] == "ContinuousBernoulli":  # torch's Taylor window
-        keep &= torch.tensor([abs(q[0] - 0.5) > 0.01 for q in qps])
-    ours = torch.autograd.grad(kl[keep].sum(), cols)
-    p, p_cols = make("td", pair[0], pps, requires_grad=True)
-    q, q_cols = make("td", pair[1], qps, requires_grad=True)
-    theirs = torch.autograd.grad(td.kl_divergence(p, q)[keep].sum(), p_cols + q_cols)
+
+    def keep(kl):
+        keep = kl.isfinite()
+        if pair[1] == "ContinuousBernoulli":  # torch's Taylor window
+            keep &= torch.tensor([abs(q[0] - 0.5) > 0.01 for q in qps])
+        return keep
+
+    ours, theirs = kr.gradients_vs_torch(FAMILIES, pair, pps, qps, keep=keep)
     # torch's own gradients err by up to ~4e-7 (its trigamma; see the mpmath test below).
     for a, b in zip(ours, theirs):
         both = b.isfinite()  # torch's x·log x at the end points of a Uniform has NaN gradients
@@ -540,16 +469,7 @@ def test_gradcheck(pair):
         keep = [i for i in keep if qps[i][0] < -1e-3 and qps[i][1] > 1 + 1e-3]
     assert keep
     pps, qps = [pps[i] for i in keep], [qps[i] for i in keep]
-    n_p = len(pps[0])
-
-    def fn(*cols):
-        p = FAMILIES[pair[0]][0](*cols[:n_p], validate_args=False)
-        q = FAMILIES[pair[1]][0](*cols[n_p:], validate_args=False)
-        return rsample.kl_divergence(p, q)
-
-    cols = [torch.tensor(c, dtype=F64, requires_grad=True) for c in zip(*pps)]
-    cols += [torch.tensor(c, dtype=F64, requires_grad=True) for c in zip(*qps)]
-    assert torch.autograd.gradcheck(fn, cols, eps=1e-7, atol=1e-6, rtol=1e-5, fast_mode=True)
+    kr.check_gradcheck(FAMILIES, pair, pps, qps, fast_mode=True)
 
 
 def test_beta_gradient_vanishes_at_equality():

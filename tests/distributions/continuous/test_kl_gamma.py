@@ -11,16 +11,16 @@ References, in float64 and independent of the code under test:
 
 from __future__ import annotations
 
-import itertools
+import functools
 import math
 
 import mpmath as mp
-import numpy as np
 import pytest
 import torch
 import torch.distributions as td
-from scipy import integrate, stats
+from scipy import stats
 
+import kl_reference as kr
 import rsample
 from rsample.distributions.continuous import _kl_gamma
 
@@ -44,16 +44,11 @@ FAMILIES = {
 }
 
 
-def make(lib: str, family: str, params: list[tuple], dtype=F64, requires_grad=False):
-    """A batch of ``len(params)`` distributions (``lib`` is "rs" or "td")."""
-    cls = FAMILIES[family][0 if lib == "rs" else 1]
-    columns = [torch.tensor(col, dtype=dtype, requires_grad=requires_grad) for col in zip(*params)]
-    return cls(*columns, validate_args=False), columns
+make = functools.partial(kr.make_batch, FAMILIES)
 
 
 # --------------------------------------------------------------------------- mpmath closed forms
-def _m(params):
-    return [x if isinstance(x, mp.mpf) else mp.mpf(float(x)) for x in params]
+_m = kr.mp_args
 
 
 def _gamma_entropy(a, b):
@@ -104,8 +99,7 @@ def _ug(p, q):
     return -mp.log(hi - lo) + mp.loggamma(a) - a * mp.log(b) - (a - 1) * e_log + b * (lo + hi) / 2
 
 
-def _inf(p, q):
-    return mp.inf
+_inf = kr.infinite
 
 
 REFERENCE = {
@@ -124,18 +118,11 @@ REFERENCE = {
     ("Laplace", "Gamma"): _inf,
     ("Normal", "Gamma"): _inf,
 }
-PAIRS = list(REFERENCE)
-FINITE_PAIRS = [pq for pq in PAIRS if REFERENCE[pq] is not _inf]
-INF_PAIRS = [pq for pq in PAIRS if REFERENCE[pq] is _inf]
+PAIRS, FINITE_PAIRS, INF_PAIRS = kr.split_pairs(REFERENCE)
 SAME_FAMILY = [("Gamma", "Gamma"), ("InverseGamma", "InverseGamma")]
 
 
-def reference(pair, pp, qp) -> float:
-    if pp == qp and pair[0] == pair[1]:
-        return 0.0
-    with mp.workdps(MP_DPS):
-        value = REFERENCE[pair](pp, qp)
-        return INF if value > mp.mpf(np.finfo(np.float64).max) else float(value)
+reference = functools.partial(kr.mp_reference, REFERENCE, MP_DPS)
 
 
 # --------------------------------------------------------------------------- parameter grids
@@ -184,38 +171,14 @@ NEAR_EQUAL = [
 ]
 
 
-def _grid(pair, grid):
-    combos = list(itertools.product(grid[pair[0]], grid[pair[1]]))
-    return [a for a, _ in combos], [b for _, b in combos]
-
-
-def rs_kl(pair, pps, qps, dtype=F64):
-    p, _ = make("rs", pair[0], pps, dtype)
-    q, _ = make("rs", pair[1], qps, dtype)
-    return rsample.kl_divergence(p, q)
-
-
-def rel_err(got: torch.Tensor, want: list[float]) -> torch.Tensor:
-    want_t = torch.tensor(want, dtype=F64)
-    got = got.to(F64)
-    both_inf = torch.isinf(got) & torch.isinf(want_t) & (got.sign() == want_t.sign())
-    err = (got - want_t).abs() / want_t.abs().clamp_min(1e-300)
-    err = torch.where(want_t == 0, got.abs(), err)
-    return torch.where(both_inf, 0.0, err)
+rs_kl = functools.partial(kr.rs_kl, FAMILIES)
+rel_err, _grid = kr.rel_err, kr.grid
 
 
 def _quad_kl(pair, pp, qp) -> float:
     """``∫₀¹ (log p − log q)(F_p⁻¹(u)) du``, each half from its own tail (ppf / isf)."""
     sp, sq = FAMILIES[pair[0]][2](*pp), FAMILIES[pair[1]][2](*qp)
-
-    def f(u, quantile):
-        x = quantile(u)
-        return sp.logpdf(x) - sq.logpdf(x)
-
-    total = 0.0
-    for quantile in (sp.ppf, sp.isf):
-        total += integrate.quad(f, 0.0, 0.5, args=(quantile,), epsabs=1e-13, epsrel=1e-10)[0]
-    return total
+    return kr.quad_kl_quantile(sp, sq.logpdf, epsrel=1e-10, limit=50)  # quad's default limit
 
 
 # --------------------------------------------------------------------------- (a) values
@@ -234,22 +197,12 @@ TORCH_PAIRS = list(PAIRS)  # torch registers (or reaches through transforms) all
 
 @pytest.mark.parametrize("pair", TORCH_PAIRS, ids="-".join)
 def test_matches_torch(pair):
-    pps, qps = _grid(pair, MODERATE)
-    got = rs_kl(pair, pps, qps)
-    p, _ = make("td", pair[0], pps)
-    q, _ = make("td", pair[1], qps)
-    want = td.kl_divergence(p, q)
-    torch.testing.assert_close(got, want.expand_as(got), rtol=1e-12, atol=1e-13)
+    kr.check_matches_torch(FAMILIES, pair, *_grid(pair, MODERATE), rtol=1e-12, atol=1e-13)
 
 
 @pytest.mark.parametrize("pair", FINITE_PAIRS, ids="-".join)
 def test_hard_corners_match_mpmath(pair):
-    pps, qps = _grid(pair, CORNERS)
-    got = rs_kl(pair, pps, qps)
-    want = [reference(pair, a, b) for a, b in zip(pps, qps)]
-    err = rel_err(got, want)
-    worst = [(pps[i], qps[i], got[i].item(), want[i]) for i in err.argsort()[-3:]]
-    assert err.max() < 1e-13, worst
+    kr.check_reference(FAMILIES, reference, pair, *_grid(pair, CORNERS), rtol=1e-13)
 
 
 @pytest.mark.parametrize("pair", SAME_FAMILY, ids="-".join)
@@ -283,27 +236,13 @@ def test_inverse_gamma_is_gamma():
 # --------------------------------------------------------------------------- (b) dispatch
 @pytest.mark.parametrize("pair", PAIRS, ids="-".join)
 def test_torch_dispatches_to_rsample(pair):
-    p_cls, q_cls = FAMILIES[pair[0]][0], FAMILIES[pair[1]][0]
-    fn = td.kl._dispatch_kl(p_cls, q_cls)
-    assert fn is rsample.kl._dispatch(p_cls, q_cls)
-    assert fn.__module__ == _kl_gamma.__name__
-    pps, qps = _grid(pair, MODERATE)
-    p, _ = make("rs", pair[0], pps)
-    q, _ = make("rs", pair[1], qps)
-    torch.testing.assert_close(td.kl_divergence(p, q), rsample.kl_divergence(p, q), rtol=0, atol=0)
+    kr.check_torch_dispatch(FAMILIES, _kl_gamma, pair, *_grid(pair, MODERATE))
 
 
 @pytest.mark.parametrize("pair", PAIRS, ids="-".join)
 def test_broadcasting(pair):
     pps, qps = MODERATE[pair[0]], MODERATE[pair[1]][:2]
-    p_cls, q_cls = FAMILIES[pair[0]][0], FAMILIES[pair[1]][0]
-    p = p_cls(*(torch.tensor(c, dtype=F64).reshape(3, 1) for c in zip(*pps)), validate_args=False)
-    q = q_cls(*(torch.tensor(c, dtype=F64) for c in zip(*qps)), validate_args=False)
-    kl = rsample.kl_divergence(p, q)
-    assert kl.shape == (3, 2) and kl.dtype == F64
-    for i, j in itertools.product(range(3), range(2)):
-        one = rs_kl(pair, [pps[i]], [qps[j]])
-        torch.testing.assert_close(kl[i, j], one[0], rtol=1e-15, atol=0)
+    kr.check_broadcasting(FAMILIES, pair, pps, qps)
 
 
 @pytest.mark.parametrize("pair", INF_PAIRS, ids="-".join)
@@ -333,27 +272,17 @@ F32_CORNERS = {
 F32_CORNERS["InverseGamma"] = F32_CORNERS["Gamma"]
 for _name in ("Normal", "Gumbel", "Laplace"):
     F32_CORNERS[_name] = F32_CORNERS["loc_scale"]
-F32_MAX = float(torch.finfo(F32).max)
 
 
 @pytest.mark.parametrize("pair", FINITE_PAIRS, ids="-".join)
 def test_float32_finite_where_representable(pair):
-    pps, qps = _grid(pair, F32_CORNERS)
-    round32 = lambda ps: [tuple(float(np.float32(x)) for x in t) for t in ps]  # noqa: E731
-    pps, qps = round32(pps), round32(qps)
-    got = rs_kl(pair, pps, qps, dtype=F32)
-    assert got.dtype == F32
-    want = [reference(pair, a, b) for a, b in zip(pps, qps)]
-    ok = [i for i, w in enumerate(want) if w < F32_MAX / 2]
-    assert torch.isfinite(got[ok]).all(), [(pps[i], qps[i]) for i in ok if not got[i].isfinite()]
+    got, want, ok = kr.float32_check(FAMILIES, reference, pair, F32_CORNERS)
     assert rel_err(got[ok], [want[i] for i in ok]).max() < 1e-5
 
 
 # --------------------------------------------------------------------------- (d) gradients
 def _kl_from_columns(lib, pair, pps, qps):
-    p, p_cols = make(lib, pair[0], pps, requires_grad=True)
-    q, q_cols = make(lib, pair[1], qps, requires_grad=True)
-    return (rsample.kl_divergence if lib == "rs" else td.kl_divergence)(p, q), p_cols + q_cols
+    return kr.kl_from_columns(FAMILIES, pair, pps, qps, lib=lib)
 
 
 @pytest.mark.parametrize("pair", FINITE_PAIRS, ids="-".join)
@@ -364,10 +293,7 @@ def test_gradient_matches_torch(pair):
     if pair == ("Uniform", "Gamma"):  # at low = 0, d/d low is −inf (x log x)
         keep = [i for i, a in enumerate(pps) if a[0] > 0]
         pps, qps = [pps[i] for i in keep], [qps[i] for i in keep]
-    kl, cols = _kl_from_columns("rs", pair, pps, qps)
-    ours = torch.autograd.grad(kl.sum(), cols)
-    kl_td, cols_td = _kl_from_columns("td", pair, pps, qps)
-    theirs = torch.autograd.grad(kl_td.sum(), cols_td)
+    ours, theirs = kr.gradients_vs_torch(FAMILIES, pair, pps, qps)
     for a, b in zip(ours, theirs):
         torch.testing.assert_close(a, b, rtol=1e-8, atol=1e-10)
 
@@ -417,16 +343,7 @@ def test_gradcheck(pair):
     if pair == ("Uniform", "Gamma"):  # stay clear of low = 0, where the KL jumps to inf
         keep = [i for i, a in enumerate(pps) if a[0] > 0]
         pps, qps = [pps[i] for i in keep], [qps[i] for i in keep]
-    n_p = len(pps[0])
-
-    def fn(*cols):
-        p = FAMILIES[pair[0]][0](*cols[:n_p], validate_args=False)
-        q = FAMILIES[pair[1]][0](*cols[n_p:], validate_args=False)
-        return rsample.kl_divergence(p, q)
-
-    cols = [torch.tensor(c, dtype=F64, requires_grad=True) for c in zip(*pps)]
-    cols += [torch.tensor(c, dtype=F64, requires_grad=True) for c in zip(*qps)]
-    assert torch.autograd.gradcheck(fn, cols, eps=1e-7, atol=1e-6, rtol=1e-5)
+    kr.check_gradcheck(FAMILIES, pair, pps, qps)
 
 
 @pytest.mark.parametrize("pair", SAME_FAMILY, ids="-".join)

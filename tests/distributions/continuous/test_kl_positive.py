@@ -12,16 +12,16 @@ References, in float64 and independent of the code under test:
 
 from __future__ import annotations
 
-import itertools
+import functools
 import math
 
 import mpmath as mp
-import numpy as np
 import pytest
 import torch
 import torch.distributions as td
-from scipy import integrate, stats
+from scipy import stats
 
+import kl_reference as kr
 import rsample
 from rsample.distributions.continuous import _kl_positive
 
@@ -42,16 +42,11 @@ FAMILIES = {
 }
 
 
-def make(lib: str, family: str, params: list[tuple], dtype=F64, requires_grad=False):
-    """A batch of ``len(params)`` distributions (``lib`` is "rs" or "td")."""
-    cls = FAMILIES[family][0 if lib == "rs" else 1]
-    columns = [torch.tensor(col, dtype=dtype, requires_grad=requires_grad) for col in zip(*params)]
-    return cls(*columns, validate_args=False), columns
+make = functools.partial(kr.make_batch, FAMILIES)
 
 
 # --------------------------------------------------------------------------- mpmath closed forms
-def _m(params):
-    return [mp.mpf(float(x)) for x in params]
+_m = kr.mp_args
 
 
 def _pareto_neg_entropy(s, a):
@@ -112,8 +107,7 @@ def _ww(p, q):
     )  # fmt: skip
 
 
-def _inf(p, q):
-    return mp.inf
+_inf = kr.infinite
 
 
 REFERENCE = {
@@ -132,18 +126,11 @@ REFERENCE = {
     ("Laplace", "Pareto"): _inf,
     ("Normal", "Pareto"): _inf,
 }
-PAIRS = list(REFERENCE)
-FINITE_PAIRS = [pq for pq in PAIRS if REFERENCE[pq] is not _inf]
-INF_PAIRS = [pq for pq in PAIRS if REFERENCE[pq] is _inf]
+PAIRS, FINITE_PAIRS, INF_PAIRS = kr.split_pairs(REFERENCE)
 TORCH_PAIRS = [pq for pq in PAIRS if pq != ("Weibull", "Weibull")]
 
 
-def reference(pair, pp, qp) -> float:
-    if pp == qp and pair[0] == pair[1]:
-        return 0.0
-    with mp.workdps(MP_DPS):
-        value = REFERENCE[pair](pp, qp)
-        return INF if value > mp.mpf(np.finfo(np.float64).max) else float(value)
+reference = functools.partial(kr.mp_reference, REFERENCE, MP_DPS)
 
 
 # --------------------------------------------------------------------------- parameter grids
@@ -200,39 +187,15 @@ def near_equal(family) -> list[tuple[tuple, tuple]]:
     ]
 
 
-def rs_kl(pair, pps, qps, dtype=F64):
-    p, _ = make("rs", pair[0], pps, dtype)
-    q, _ = make("rs", pair[1], qps, dtype)
-    return rsample.kl_divergence(p, q)
-
-
-def rel_err(got: torch.Tensor, want: list[float]) -> torch.Tensor:
-    want_t = torch.tensor(want, dtype=F64)
-    got = got.to(F64)
-    both_inf = torch.isinf(got) & torch.isinf(want_t) & (got.sign() == want_t.sign())
-    err = (got - want_t).abs() / want_t.abs().clamp_min(1e-300)
-    err = torch.where(want_t == 0, got.abs(), err)
-    return torch.where(both_inf, 0.0, err)
-
-
-def _grid(pair, grid):
-    combos = list(itertools.product(grid[pair[0]], grid[pair[1]]))
-    return [a for a, _ in combos], [b for _, b in combos]
+rs_kl = functools.partial(kr.rs_kl, FAMILIES)
+rel_err, _grid = kr.rel_err, kr.grid
 
 
 def _quad_kl(pair, pp, qp) -> float:
     """``∫₀¹ (log p − log q)(F_p⁻¹(u)) du``: the quantile substitution puts the integral on a
     finite interval inside the support of ``p``; each half from its own tail (``isf``)."""
     sp, sq = FAMILIES[pair[0]][2](*pp), FAMILIES[pair[1]][2](*qp)
-    total = 0.0
-    for quantile in (sp.ppf, sp.isf):
-
-        def f(u, quantile=quantile):
-            x = quantile(u)
-            return sp.logpdf(x) - sq.logpdf(x)
-
-        total += integrate.quad(f, 0.0, 0.5, epsabs=1e-13, epsrel=1e-10, limit=100)[0]
-    return total
+    return kr.quad_kl_quantile(sp, sq.logpdf, epsrel=1e-10, limit=100)
 
 
 # --------------------------------------------------------------------------- values
@@ -251,11 +214,7 @@ def test_matches_mpmath_and_quadrature(pair):
 @pytest.mark.parametrize("pair", TORCH_PAIRS, ids="-".join)
 def test_matches_torch_and_its_infinities(pair):
     pps, qps = _grid(pair, MODERATE)
-    got = rs_kl(pair, pps, qps)
-    p, _ = make("td", pair[0], pps)
-    q, _ = make("td", pair[1], qps)
-    want = td.kl_divergence(p, q).expand_as(got)
-    torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-14)
+    got = kr.check_matches_torch(FAMILIES, pair, pps, qps, rtol=1e-12, atol=1e-14)
     if pair in INF_PAIRS:
         assert torch.isposinf(got).all()
 
@@ -278,12 +237,8 @@ def test_torch_infinity_conventions_at_the_thresholds():
 @pytest.mark.parametrize("pair", FINITE_PAIRS, ids="-".join)
 def test_hard_corners_match_mpmath(pair):
     grid = {**MODERATE, **CORNERS}
-    pps, qps = _grid(pair, grid)
-    got = rs_kl(pair, pps, qps)
-    want = [reference(pair, a, b) for a, b in zip(pps, qps)]
-    err = rel_err(got, want)
     # Measured ≤ 1.1e-14 (Weibull(1e100, 0.05)‖Weibull(1, 1) is e^Y with Y ≈ 272).
-    assert err.max() < 1e-13, [(pps[i], qps[i], got[i].item(), want[i]) for i in err.argsort()[-3:]]
+    kr.check_reference(FAMILIES, reference, pair, *_grid(pair, grid), rtol=1e-13)
 
 
 @pytest.mark.parametrize("family", ["Pareto", "Weibull"])
@@ -310,26 +265,13 @@ def test_nearly_equal_paretos_beat_torch():
 # --------------------------------------------------------------------------- dispatch, shapes
 @pytest.mark.parametrize("pair", PAIRS, ids="-".join)
 def test_torch_dispatches_to_rsample(pair):
-    p_cls, q_cls = FAMILIES[pair[0]][0], FAMILIES[pair[1]][0]
-    fn = td.kl._dispatch_kl(p_cls, q_cls)
-    assert fn is rsample.kl._dispatch(p_cls, q_cls)
-    assert fn.__module__ == _kl_positive.__name__
-    pps, qps = _grid(pair, MODERATE)
-    p, _ = make("rs", pair[0], pps)
-    q, _ = make("rs", pair[1], qps)
-    torch.testing.assert_close(td.kl_divergence(p, q), rsample.kl_divergence(p, q), rtol=0, atol=0)
+    kr.check_torch_dispatch(FAMILIES, _kl_positive, pair, *_grid(pair, MODERATE))
 
 
 @pytest.mark.parametrize("pair", PAIRS, ids="-".join)
 def test_broadcasting(pair):
     pps, qps = MODERATE[pair[0]], MODERATE[pair[1]][:2]
-    p_cls, q_cls = FAMILIES[pair[0]][0], FAMILIES[pair[1]][0]
-    p = p_cls(*(torch.tensor(c, dtype=F64).reshape(3, 1) for c in zip(*pps)), validate_args=False)
-    q = q_cls(*(torch.tensor(c, dtype=F64) for c in zip(*qps)), validate_args=False)
-    kl = rsample.kl_divergence(p, q)
-    assert kl.shape == (3, 2) and kl.dtype == F64
-    for i, j in itertools.product(range(3), range(2)):
-        torch.testing.assert_close(kl[i, j], rs_kl(pair, [pps[i]], [qps[j]])[0], rtol=1e-15, atol=0)
+    kr.check_broadcasting(FAMILIES, pair, pps, qps)
 
 
 # --------------------------------------------------------------------------- float32
@@ -341,40 +283,24 @@ F32_CORNERS = {
     "Normal": [(1e5, 1e3), (-2.0, 1e-3), (0.0, 1e20)],
     "Uniform": [(3.0, 3.01), (1e-20, 1e20), (2.0, 1e6)],
 }
-F32_MAX = float(torch.finfo(F32).max)
 
 
 @pytest.mark.parametrize("pair", FINITE_PAIRS, ids="-".join)
 def test_float32_finite_where_representable(pair):
-    pps, qps = _grid(pair, F32_CORNERS)
-    round32 = lambda ps: [tuple(float(np.float32(x)) for x in t) for t in ps]  # noqa: E731
-    pps, qps = round32(pps), round32(qps)
-    got = rs_kl(pair, pps, qps, dtype=F32)
-    assert got.dtype == F32
-    want = [reference(pair, a, b) for a, b in zip(pps, qps)]
-    ok = [i for i, w in enumerate(want) if w < F32_MAX / 2]
-    assert torch.isfinite(got[ok]).all(), [(pps[i], qps[i]) for i in ok if not got[i].isfinite()]
+    got, want, ok = kr.float32_check(FAMILIES, reference, pair, F32_CORNERS)
     assert torch.isposinf(got[[i for i, w in enumerate(want) if w == INF]]).all()
     # Measured ≤ 7e-7 (Pareto‖Gamma and Uniform‖Pareto, sums of terms of size ~10).
     assert rel_err(got[ok], [want[i] for i in ok]).max() < 1e-5
 
 
 # --------------------------------------------------------------------------- gradients
-def _kl_from_columns(pair, pps, qps):
-    p, p_cols = make("rs", pair[0], pps, requires_grad=True)
-    q, q_cols = make("rs", pair[1], qps, requires_grad=True)
-    return rsample.kl_divergence(p, q), p_cols + q_cols
+_kl_from_columns = functools.partial(kr.kl_from_columns, FAMILIES)
 
 
 @pytest.mark.parametrize("pair", [pq for pq in FINITE_PAIRS if pq in TORCH_PAIRS], ids="-".join)
 def test_gradient_matches_torch(pair):
     pps, qps = _grid(pair, MODERATE)
-    kl, cols = _kl_from_columns(pair, pps, qps)
-    finite = kl.isfinite()
-    ours = torch.autograd.grad(kl[finite].sum(), cols)
-    p, p_cols = make("td", pair[0], pps, requires_grad=True)
-    q, q_cols = make("td", pair[1], qps, requires_grad=True)
-    theirs = torch.autograd.grad(td.kl_divergence(p, q)[finite].sum(), p_cols + q_cols)
+    ours, theirs = kr.gradients_vs_torch(FAMILIES, pair, pps, qps, keep=torch.isfinite)
     for a, b in zip(ours, theirs):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
 
@@ -395,16 +321,7 @@ def test_gradcheck(pair):
         keep = [i for i in keep if pps[i][0] > qps[i][0] * (1 + 1e-6)]
     pps, qps = [pps[i] for i in keep], [qps[i] for i in keep]
     assert len(pps) >= 3
-    n_p = len(pps[0])
-
-    def fn(*cols):
-        p = FAMILIES[pair[0]][0](*cols[:n_p], validate_args=False)
-        q = FAMILIES[pair[1]][0](*cols[n_p:], validate_args=False)
-        return rsample.kl_divergence(p, q)
-
-    cols = [torch.tensor(c, dtype=F64, requires_grad=True) for c in zip(*pps)]
-    cols += [torch.tensor(c, dtype=F64, requires_grad=True) for c in zip(*qps)]
-    assert torch.autograd.gradcheck(fn, cols, eps=1e-7, atol=1e-6, rtol=1e-5)
+    kr.check_gradcheck(FAMILIES, pair, pps, qps)
 
 
 @pytest.mark.parametrize("family", ["Pareto", "Weibull"])
