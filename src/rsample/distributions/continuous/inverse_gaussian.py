@@ -182,7 +182,13 @@ def _half_square_a(x: torch.Tensor, mu: torch.Tensor, lam: torch.Tensor) -> torc
         torch.where(nonzero, diff, 1.0).abs().log() - mu.log(),
     )
     logs = torch.exp(2 * log_r + lam.log() - x.log() - _LOG_2)
-    from_logs = torch.where(nonzero, logs, 0.0)
+    # Below μ/2 expanded as λ/(2x) − λ/μ + λx/(2μ²) (each term's share ≤ 4× the sum): the
+    # μ-gradient then never passes through λ/(2x), which overflows float32 for subnormal x
+    # (x = 1.8e-39: λ/x = 5.6e38) while ∂/∂μ = λ(μ − x)/μ³ is of order one.
+    xl = torch.where(low, x, 0.5 * mu)
+    lam_mu = lam / mu
+    expanded = 0.5 * (lam / xl) - lam_mu + 0.5 * lam_mu * (xl / mu)
+    from_logs = torch.where(nonzero, torch.where(low, expanded, logs), 0.0)
     return from_logs + torch.nan_to_num((direct - from_logs).detach(), nan=0.0)
 
 
