@@ -88,20 +88,9 @@ class MultivariateNormal(Distribution):
 
     # ----------------------------------------------------------------- parameters and checks
     def _validate_parameters(self) -> None:
-        name, param = type(self).__name__, self._parameterization
+        name = type(self).__name__
         _validation.check(name, "loc", constraints.real, _unexpanded(self.loc, 1), finite=True)
-        if param == "scale_tril":
-            _check_scale_tril(name, self._unbroadcasted_scale_tril)
-        else:
-            _check_positive_definite(name, param, _unexpanded(self.__dict__[param], 2))
-            _validation.check_batch(
-                name,
-                param,
-                "positive_definite",
-                self._factor_info,
-                reason="it is not positive definite (its Cholesky factorization failed, "
-                "info = {value})",
-            )
+        _check_matrix(name, self)
 
     def expand(self, batch_shape, _instance=None) -> MultivariateNormal:
         """Expand the batch shape as views; the Cholesky factor is shared, nothing is copied."""
@@ -319,6 +308,23 @@ def _check_scale_tril(name: str, L: torch.Tensor) -> None:
     )
     for failed, reason in checks:
         _validation.check_batch(name, "scale_tril", "lower_cholesky", failed, reason=reason)
+
+
+def _check_matrix(name: str, dist) -> None:
+    """Validate the matrix ``dist`` was given (``scale_tril``, or a covariance / precision
+    matrix judged by its Cholesky factorization's ``info``), without a device sync."""
+    param = dist._parameterization
+    if param == "scale_tril":
+        _check_scale_tril(name, dist._unbroadcasted_scale_tril)
+        return
+    _check_positive_definite(name, param, _unexpanded(dist.__dict__[param], 2))
+    _validation.check_batch(
+        name,
+        param,
+        "positive_definite",
+        dist._factor_info,
+        reason="it is not positive definite (its Cholesky factorization failed, info = {value})",
+    )
 
 
 def _check_positive_definite(name: str, param: str, matrix: torch.Tensor) -> None:

@@ -39,8 +39,8 @@ from ..continuous.gamma import standard_gamma_rsample
 from .multivariate_normal import (
     _PARAMS,
     _batch_mv,
+    _check_matrix,
     _check_positive_definite,
-    _check_scale_tril,
     _expand,
     _fold,
     _promote,
@@ -121,20 +121,9 @@ class Wishart(Distribution):
 
     # ----------------------------------------------------------------- parameters and checks
     def _validate_parameters(self) -> None:
-        name, param, p = "Wishart", self._parameterization, self._event_shape[-1]
+        name, p = "Wishart", self._event_shape[-1]
         _validation.check(name, "df", _df_constraint(p), _unexpanded(self.df, 0), finite=True)
-        if param == "scale_tril":
-            _check_scale_tril(name, self._unbroadcasted_scale_tril)
-        else:
-            _check_positive_definite(name, param, _unexpanded(self.__dict__[param], 2))
-            _validation.check_batch(
-                name,
-                param,
-                "positive_definite",
-                self._factor_info,
-                reason="it is not positive definite (its Cholesky factorization failed, "
-                "info = {value})",
-            )
+        _check_matrix(name, self)
 
     def expand(self, batch_shape, _instance=None) -> Wishart:
         """Expand the batch shape as views; the Cholesky factor is shared, nothing is copied."""
