@@ -14,9 +14,10 @@ Comput. Simul. 79). The gamma variate is drawn as :math:`G = G' U^{\beta}` with
 
 .. math:: X = \mu + \alpha\, V\, G'^{1/\beta}, \qquad V \sim U(-1, 1),
 
-which never forms :math:`G` itself: for β = 50 half of all ``Gamma(0.02)`` draws are below
-float32's smallest normal number (and a fifth below float64's), and flooring them would put an
-atom at :math:`|X - \mu| = 0.17\alpha` in float32. μ and α enter explicitly; β through the
+which never forms :math:`G` itself: for β = 50, 18 % of all ``Gamma(0.02)`` draws are below
+float32's smallest normal number (:math:`P(G < t) \approx t^{1/\beta}/\Gamma(1 + 1/\beta)`), and
+flooring them would put an atom of that mass at :math:`|X - \mu| = 0.17\alpha`; for β = 100 it
+is 42 % at :math:`0.42\alpha`. μ and α enter explicitly; β through the
 power and through :math:`G'`, whose derivative in its shape is the implicit one of
 :func:`~rsample.distributions.continuous.gamma.standard_gamma_rsample`.
 
