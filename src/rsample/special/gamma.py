@@ -78,20 +78,22 @@ class _Plan(NamedTuple):
     """Per-dtype iteration counts, fixed so that no data-dependent control flow is needed.
 
     Measured over each method's region (random and boundary points, value and ``a``-derivative
-    both): the P series needs 40 (float64) / 21 (float32) terms, the continued fraction 35 / 14
-    steps (20 in float32 from x > 1, where its rounding floor of ~3e-6 is reached), the Q series
-    26 / 13 terms. float32 hands x in (1, 2] to the continued fraction: there the Q series
-    form of the sample derivative cancels to −E₁(x) and would lose ten times more. Temme's
-    expansion truncated at powers ``a^-K`` and
-    ``η^(N-1)`` is within 5e-17 of Q relatively with K, N = 14, 24, for a ≥ 10, 0.4 ≤ λ ≤ 2;
-    float32 takes K, N = 4, 8, where truncation is below rounding. The sample derivative's
-    bivariate Temme polynomial takes K, N = 14, 24 / 4, 10 (within 4e-7 of float64 at
-    10 ≤ a ≤ 12, the worst case; N = 8 would give 4e-6).
+    both): the P series needs 40 (float64) / 21 (float32) terms, the Q series 26 / 13 terms.
+    The continued fraction, evaluated from its tail, needs a depth that falls with x: measured
+    over a ∈ [1e-4, 1e3] (a ≤ x, and x > 2a where a ≥ 10), the depths below are within 1e-14
+    (float64) / 6e-7 (float32) of the converged value and derivative in each band. float32
+    hands x in (1, 2] to the continued fraction: there the Q series form of the sample
+    derivative cancels to −E₁(x) and would lose ten times more. Temme's expansion truncated at
+    powers ``a^-K`` and ``η^(N-1)`` is within 5e-17 of Q relatively with K, N = 14, 24, for
+    a ≥ 10, 0.4 ≤ λ ≤ 2; float32 takes K, N = 4, 8, where truncation is below rounding. The
+    sample derivative's bivariate Temme polynomial takes K, N = 14, 24 / 4, 10 (within 4e-7 of
+    float64 at 10 ≤ a ≤ 12, the worst case; N = 8 would give 4e-6).
     """
 
     x_qser: float  # the Q series serves x ≤ this (where a is small relative to x)
     pser: int
-    cf: int
+    cf_edges: tuple[float, ...]  # the continued fraction's bands of x ...
+    cf_depths: tuple[int, ...]  # ... and the depth each needs (the first is the deepest)
     qser: int
     temme_k: int
     temme_n: int
@@ -103,8 +105,10 @@ class _Plan(NamedTuple):
 
 
 _PLANS = {
-    torch.float64: _Plan(3.0, 42, 36, 28, 14, 24, 10, 24, 3, 14, 24),
-    torch.float32: _Plan(1.0, 22, 20, 14, 4, 8, 5, 12, 3, 4, 10),
+    torch.float64: _Plan(
+        3.0, 42, (4, 6, 8, 12), (30, 26, 20, 16, 12), 28, 14, 24, 10, 24, 3, 14, 24
+    ),
+    torch.float32: _Plan(1.0, 22, (1.5, 2, 3, 20), (20, 14, 10, 8, 6), 14, 4, 8, 5, 12, 3, 4, 10),
 }
 
 
@@ -359,47 +363,41 @@ def _p_series(a, x, n_iter, need_da):
     return s, ds
 
 
-def _q_cf(a, x, n_iter, need_da, tiny):
+def _q_cf(a, x, depth: int, need_da: bool):
     """F and d log F/da, F the continued fraction with Q = x^a e^{-x}/Γ(a) · F."""
-    # F = 1/(b_0 + a_1/(b_1 + a_2/(b_2 + ...))), b_i = x + 1 − a + 2i, a_i = i(a − i): the even
-    # contraction of Legendre's fraction (DLMF 8.9.2), by modified Lentz (Thompson & Barnett
-    # 1986): D_i = 1/(b_i + a_i D_{i-1}), C_i = b_i + a_i/C_{i-1}, F = Π C_i D_i / b_0.
-    # Forward mode in a (b_i' = −1, a_i' = i), tracking e = (log D)', f = (log C)':
-    # e_i = −D_i (D_{i-1}(i + a_i e_{i-1}) − 1),  f_i = (−1 + (i − a_i f_{i-1})/C_{i-1}) / C_i.
-    b = x + 1 - a
-    d = torch.reciprocal(b)
-    h = d.clone()
-    c = torch.full_like(x, 1 / tiny)
-    an = torch.empty_like(x)
-    if need_da:
-        e, f = d.clone(), torch.zeros_like(x)
-        df = d.clone()  # (log F_0)' = −b_0'/b_0
-        d_old = torch.empty_like(x)
-    tol = _tolerance(a)
-    for i in range(1, n_iter + 1):
-        an.copy_(a).mul_(i).sub_(i * i)
-        b.add_(2)
+    # F = 1/t_0, t_{i-1} = b_{i-1} + a_i/t_i from t_depth = b_depth, with b_i = x + 1 − a + 2i,
+    # a_i = i(a − i): the even contraction of Legendre's fraction (DLMF 8.9.2) evaluated from
+    # its tail, a fixed depth chosen per band of x (:func:`_cf`). Forward mode in a (b_i' = −1,
+    # a_i' = i): t_{i-1}' = −1 + (i − (a_i/t_i) t_i')/t_i. Half the operations of modified
+    # Lentz with its derivative, and a lower rounding floor (3e-7 against 3e-6 in float32).
+    base = x - a + 1
+    t = base + 2 * depth
+    dt = torch.full_like(x, -1.0) if need_da else None
+    ratio = torch.empty_like(x)  # a_i / t_i
+    for i in range(depth, 0, -1):
+        r = t.reciprocal_()
+        ratio.copy_(a).sub_(i).mul_(i).mul_(r)
         if need_da:
-            d_old.copy_(d)
-        d.mul_(an).add_(b).reciprocal_()
-        c.reciprocal_()
-        if need_da:
-            f.mul_(an).neg_().add_(i).mul_(c).sub_(1)
-        c.mul_(an).add_(b)
-        h.mul_(c).mul_(d)
-        if need_da:
-            f.div_(c)
-            e.mul_(an).add_(i).mul_(d_old).sub_(1).mul_(d).neg_()
-            df.add_(e).add_(f)
-        # Converged: C D = 1 and (log C D)' = 0 to rounding.
-        if (
-            tol
-            and i % 4 == 0
-            and _within(tol, (c * d).sub_(1))
-            and (not need_da or _within(tol, (e + f).div_(df)))
-        ):
-            break
-    return h, (df if need_da else None)
+            dt.mul_(ratio).neg_().add_(i).mul_(r).sub_(1)
+        t = r.copy_(base).add_(ratio).add_(2 * (i - 1))
+    f = torch.reciprocal(t)
+    return f, (dt.mul_(f).neg_() if need_da else None)
+
+
+def _cf(lanes: _Lanes, need_da: bool):
+    """:func:`_q_cf` at the depth each lane needs: on the CPU lanes are grouped by bands of x
+    (convergence is fastest for large x), elsewhere all run the deepest count."""
+    plan = lanes.tab.plan
+    x = lanes.x
+    if not _compact_dispatch(x):
+        return _q_cf(lanes.a, x, plan.cf_depths[0], need_da)
+    band = _flag(x).gt_(plan.cf_edges[0])
+    for edge in plan.cf_edges[1:]:
+        band.add_(_flag(x).gt_(edge))
+    methods = [
+        lambda sub, depth=depth: _q_cf(sub.a, sub.x, depth, need_da) for depth in plan.cf_depths
+    ]
+    return _dispatch(lanes, band.to(torch.uint8), methods)
 
 
 def _q_series_sums(a, x, n_iter, need_da):
@@ -557,8 +555,8 @@ def _eval_pser(lanes: _Lanes, need_da: bool):
 
 
 def _eval_cf(lanes: _Lanes, need_da: bool):
-    tiny = torch.finfo(lanes.a.dtype).tiny
-    f, dlog_f = _q_cf(lanes.a, lanes.x, lanes.tab.plan.cf, need_da, tiny)
+    f, *dlog_f = _cf(lanes, need_da)
+    dlog_f = dlog_f[0] if dlog_f else None
     log_v = torch.log(f).add_(lanes.log_pref)
     if not need_da:
         return log_v, None
@@ -595,8 +593,7 @@ def _dxda_pser(lanes: _Lanes):
 
 def _dxda_cf(lanes: _Lanes):
     # Q = x^a e^{-x}/Γ(a) · F:  dx/da = ∂Q/∂a / p = x F (log x − ψ(a) + (log F)').
-    tiny = torch.finfo(lanes.a.dtype).tiny
-    f, dlog_f = _q_cf(lanes.a, lanes.x, lanes.tab.plan.cf, True, tiny)
+    f, dlog_f = _cf(lanes, True)
     return (dlog_f.add_(lanes.log_x).sub_(lanes.psi).mul_(f).mul_(lanes.x),)
 
 
@@ -636,29 +633,48 @@ def _compact_dispatch(a: torch.Tensor) -> bool:
     return torch._C._functorch.maybe_current_level() is None  # no vmap/grad transform
 
 
-def _regions(lanes: _Lanes):
-    """Boolean masks (P series, continued fraction, Q series, Temme) and where v = P."""
+def _flag(t: torch.Tensor) -> torch.Tensor:
+    """A copy of float ``t`` for an in-place comparison: 1.0 where true, 0.0 where not (NaN)."""
+    return t.clone()
+
+
+def _regions(lanes: _Lanes, *, need_is_p: bool = False):
+    """Each lane's method as a uint8 code (0 P series, 1 continued fraction, 2 Q series,
+    3 Temme), and where v = P (``None`` unless ``need_is_p``).
+
+    The code is built with float 0/1 flags and arithmetic: comparisons into boolean tensors,
+    ``&``, ``|`` and ``where`` cost 4–20× a float multiply on the CPU.
+    """
     # Regions (Gil, Segura & Temme 2012 §3; DiDonato & Morris 1986): P is the smaller side for
     # x < a roughly; for small x the split is P(a, x) ≈ x^a/Γ(a+1) ≶ e^{-0.4}.
-    a, x, lam = lanes.a, lanes.x, lanes.lam
-    temme = (a >= _A_TEMME) & (lam >= _LAM_LO) & (lam <= _LAM_HI)
-    small_x = x <= lanes.tab.plan.x_qser
-    p_small = ((x <= 0.5) & (a * lanes.log_x < -0.4)) | ((x > 0.5) & (a > x))
-    pser = ~temme & ((small_x & p_small) | (~small_x & (x < a)))
-    qser = ~temme & small_x & ~p_small
-    cf = ~temme & ~small_x & (x >= a)
-    return (pser, cf, qser, temme), pser | (temme & (lam < 1))
+    a, x = lanes.a, lanes.x
+    small_power = torch.mul(a, lanes.log_x).lt_(-0.4)  # x^a < e^{-0.4}
+    below_a = _flag(x).lt_(a)
+    p_side = torch.lerp(below_a, small_power, _flag(x).le_(0.5))  # x ≤ ½ ? x^a small : x < a
+    small_x = _flag(x).le_(lanes.tab.plan.x_qser)
+    code = p_side.neg_().add_(1).mul_(small_x.add_(1))  # P side → 0, else Q series 2 / CF 1
+    temme = None
+    if not _compact_dispatch(a) or bool(a.max() >= _A_TEMME):
+        lam = lanes.lam
+        temme = _flag(a).ge_(_A_TEMME).mul_(_flag(lam).ge_(_LAM_LO)).mul_(_flag(lam).le_(_LAM_HI))
+        code.lerp_(torch.full_like(code, 3.0), temme)
+    region = code.to(torch.uint8)
+    if not need_is_p:
+        return region, None
+    is_p = region == 0
+    if temme is not None:
+        is_p |= (region == 3) & (lanes.lam < 1)
+    return region, is_p
 
 
-def _dispatch(lanes: _Lanes, masks, methods) -> list[torch.Tensor]:
-    """Each element's outputs from the method of its region (methods return tuples).
+def _dispatch(lanes: _Lanes, region: torch.Tensor, methods) -> list[torch.Tensor]:
+    """Each element's outputs from the method of its ``region`` code (methods return tuples).
 
     The last method (Temme's) has no loop and is finite on every lane: on the CPU, when it
     serves most lanes it runs on all of them and only the others are gathered.
     """
     a = lanes.a
     m = a.numel()
-    region = sum(i * mask.to(torch.uint8) for i, mask in enumerate(masks))
     if not _compact_dispatch(a):
         pick = region.to(torch.int64) * m + torch.arange(m, device=a.device)
         results = [[r for r in method(lanes) if r is not None] for method in methods]
@@ -666,10 +682,12 @@ def _dispatch(lanes: _Lanes, masks, methods) -> list[torch.Tensor]:
             torch.stack([r[j] for r in results]).view(-1).index_select(0, pick)
             for j in range(len(results[0]))
         ]
-    counts = torch.bincount(region, minlength=len(masks)).tolist()
+    counts = torch.bincount(region, minlength=len(methods)).tolist()
+    if max(counts) == m:  # one region: no gathering
+        return [r for r in methods[counts.index(m)](lanes) if r is not None]
     if counts[-1] >= 0.75 * m:
         outs = [r for r in methods[-1](lanes) if r is not None]
-        rest = torch.nonzero(region != len(masks) - 1).squeeze(1)
+        rest = torch.nonzero(region != len(methods) - 1).squeeze(1)
         _gathered(lanes, rest, region, counts[:-1], methods[:-1], outs)
         return outs
     return _gathered(lanes, None, region, counts, methods, None)
@@ -709,9 +727,9 @@ def _core(a: torch.Tensor, x: torch.Tensor, need_da: bool = False):
     """
     shape = a.shape
     lanes = _Lanes(a.reshape(-1), x.reshape(-1), _tables(a.dtype, a.device))
-    masks, is_p = _regions(lanes)
+    region, is_p = _regions(lanes, need_is_p=True)
     methods = [functools.partial(method, need_da=need_da) for method in _METHODS]
-    log_v, *rest = _dispatch(lanes, masks, methods)
+    log_v, *rest = _dispatch(lanes, region, methods)
     dlog_v = rest[0].reshape(shape) if need_da else None
     return log_v.reshape(shape), is_p.reshape(shape), dlog_v
 
@@ -849,6 +867,22 @@ def gammainc_grad_a(a, x) -> torch.Tensor:
     return _guard(dp, a, x).to(dtype)
 
 
+def _all_inside(a: torch.Tensor, x: torch.Tensor) -> bool:
+    """0 < x < ∞ and a > 0 everywhere, none NaN (a host read: CPU only)."""
+    if x.numel() == 0:
+        return False
+    x_min, x_max = torch.aminmax(x)
+    return bool((x_min > 0) & (x_max < math.inf) & (a.min() > 0))
+
+
+def _sample_grad_inside(a: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """dx/da for flat ``a > 0`` and ``0 < x < ∞``."""
+    lanes = _Lanes(a, x, _tables(a.dtype, a.device))
+    region, _ = _regions(lanes)
+    (grad,) = _dispatch(lanes, region, _DXDA_METHODS)
+    return grad
+
+
 def standard_gamma_grad(a, x) -> torch.Tensor:
     r""":math:`\partial x/\partial a` of a ``Gamma(a, 1)`` draw ``x``, at fixed :math:`P(a, x)`.
 
@@ -861,14 +895,12 @@ def standard_gamma_grad(a, x) -> torch.Tensor:
     """
     (a, x), dtype = _prepare(a, x)
     with torch.no_grad():
-        shape = a.shape
+        if _compact_dispatch(a) and _all_inside(a, x):  # the CPU's common case: no patching
+            return _sample_grad_inside(a.reshape(-1), x.reshape(-1)).view(a.shape).to(dtype)
         inside = (x > 0) & (x < math.inf) & (a > 0)
         # Edge lanes get harmless stand-ins; their values are patched below.
         stand_in = [torch.where(inside, t, 1.0).reshape(-1) for t in (a, x)]
-        lanes = _Lanes(*stand_in, _tables(a.dtype, a.device))
-        masks, _ = _regions(lanes)
-        (grad,) = _dispatch(lanes, masks, _DXDA_METHODS)
-        grad = grad.reshape(shape)
+        grad = _sample_grad_inside(*stand_in).view(a.shape)
         # At x = 0 and x = ∞ the quantile does not move; invalid a or x (NaN, a ≤ 0) give NaN.
         bad = ~(a > 0) | ~(x >= 0)
         grad = torch.where(inside, grad, torch.where(bad, math.nan, 0.0))
