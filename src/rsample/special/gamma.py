@@ -52,6 +52,7 @@ from typing import NamedTuple
 
 import torch
 
+from .._eager import host_reads_free
 from ._inputs import bernoulli_numbers as _bernoulli
 from ._inputs import compute_dtype as _compute_dtype
 from ._inputs import guard_double_backward
@@ -628,9 +629,7 @@ def _compact_dispatch(a: torch.Tensor) -> bool:
     3–4× less work there, but a host synchronization on accelerators and a graph break under
     ``torch.compile``/``vmap``, which therefore get the dense, fixed-shape evaluation.
     """
-    if a.device.type != "cpu" or torch.compiler.is_compiling():
-        return False
-    return torch._C._functorch.maybe_current_level() is None  # no vmap/grad transform
+    return host_reads_free(a)
 
 
 def _flag(t: torch.Tensor) -> torch.Tensor:

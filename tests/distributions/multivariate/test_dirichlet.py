@@ -24,9 +24,8 @@ import torch.distributions as td
 from scipy import special, stats
 
 import rsample
+from gamma_paths import log_gamma_slopes
 from rsample import Dirichlet
-from rsample.distributions.continuous.gamma import standard_gamma_rsample
-from rsample.special import gammainc, gammaincinv
 from rsample.testing import assert_close, assert_pathwise_gradient, assert_samples_match
 
 F64, F32 = torch.float64, torch.float32
@@ -283,33 +282,6 @@ def test_pathwise_gradient_matches_closed_form(alpha, fname):
     )
 
 
-def _log_gamma_slopes(alpha: torch.Tensor, shape, seed: int) -> torch.Tensor:
-    """``d log G_k/dα_k`` of the draws a generator seeded with ``seed`` gives, by finite
-    differences of the sampling path with the gamma CDF level held fixed, independently of the
-    implicit gradient: the sampler (gamma.log_standard_gamma_rsample) draws G' ~ Gamma(α', 1),
-    α' = α + 1 below 1 and α otherwise, then E ~ Exp(1), and returns log G' − E/α below 1.
-    With u = P(α', G') fixed, G'(α' ± h) = P⁻¹(α' ± h, u), and d log G/dα = d log G'/dα' + E/α²
-    on the boosted branch."""
-    g = _gen(seed)
-    small = alpha < 1
-    boosted = (alpha + small.to(alpha.dtype)).expand(shape)
-    with torch.no_grad():
-        g_prime = standard_gamma_rsample(boosted, shape, generator=g)
-        e = torch.empty(shape, dtype=alpha.dtype).exponential_(generator=g)
-    u = gammainc(boosted, g_prime)
-
-    def log_g(step):
-        return gammaincinv(boosted + step, u).log()
-
-    h = 1e-3 * boosted
-
-    def diff(step):
-        return (log_g(step) - log_g(-step)) / (2 * step)
-
-    slope = (4 * diff(h / 2) - diff(h)) / 3  # Richardson
-    return slope + torch.where(small, e / alpha.square(), 0.0)
-
-
 @pytest.mark.parametrize("alpha", [(0.4, 1.7, 3.0), (2.5, 0.05), (1e-3, 0.6, 7.0, 1.0)])
 def test_jacobian_is_the_exact_derivative_along_the_noise(alpha):
     """dx_i/dα_k = x_i(δ_ik − x_k) d log G_k/dα_k per draw, with the slopes from finite
@@ -318,7 +290,7 @@ def test_jacobian_is_the_exact_derivative_along_the_noise(alpha):
     n, k = 400, len(alpha)
     leaves = conc.expand(n, k).clone().requires_grad_()
     x = Dirichlet(leaves).rsample(generator=_gen(5))
-    slopes = _log_gamma_slopes(conc, (n, k), seed=5)
+    slopes = log_gamma_slopes(conc, (n, k), _gen(5))
     xd = x.detach()
     for i in range(k):
         (row,) = torch.autograd.grad(x[:, i].sum(), leaves, retain_graph=True)

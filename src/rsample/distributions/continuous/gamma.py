@@ -22,6 +22,7 @@ from __future__ import annotations
 import torch
 from torch.distributions import constraints
 
+from ..._eager import host_reads_free
 from ...distribution import Distribution
 from ...gradients import implicit_rsample
 from ...special import gammainc, gammaincinv, standard_gamma_grad
@@ -122,11 +123,12 @@ def log_standard_gamma_rsample(
     underflows (Beta and Dirichlet draws with tiny concentrations keep their tails). The
     boosted draw is reparameterized implicitly, ``E`` explicitly.
     """
-    small = (concentration < 1).detach()
-    boosted = concentration + small.to(concentration.dtype)
-    log_g = torch.log(standard_gamma_rsample(boosted, shape, generator=generator))
+    small = (concentration < 1).detach().to(concentration.dtype)
+    log_g = torch.log(standard_gamma_rsample(concentration + small, shape, generator=generator))
+    if host_reads_free(small) and not small.any():
+        return log_g
     e = torch.empty(shape, dtype=log_g.dtype, device=log_g.device).exponential_(generator=generator)
-    return log_g - torch.where(small, e / concentration, 0.0)
+    return log_g - e * (small / concentration)  # 1/α where boosted, 0 elsewhere
 
 
 def _standard_gamma_sample_grad(g: torch.Tensor, alpha: torch.Tensor):
