@@ -169,7 +169,8 @@ def _rsample_simplex_errors(alpha: list[float], module, make, dtype=F64) -> floa
     conc = _leaf(alpha, DRAWS, dtype)
     with _Recorder(module) as rec:
         x = make(conc).rsample(generator=torch.Generator().manual_seed(13))
-    g, log_g = rec.g[-1], rec.log_g[-1]
+    # Dirichlet draws its K gammas in one call, Beta its two in two calls (a, then b).
+    g, log_g = (t[0] if len(t) == 1 else torch.stack(t, -1) for t in (rec.g, rec.log_g))
     x = x if x.dim() == 2 else torch.stack((x, 1 - x), -1)  # Beta: its two components
     worst = None  # stays None if every draw is floored (then there is nothing to compare)
     for i in range(len(alpha)):

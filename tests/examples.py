@@ -348,11 +348,14 @@ EXAMPLES: list[Example] = [
 
 
 # Families added by later issues keep their entries in their own modules (one per group).
+from examples_circular import EXAMPLES as _CIRCULAR  # noqa: E402
 from examples_heavy_tailed import EXAMPLES as _HEAVY_TAILED  # noqa: E402
 from examples_misc import EXAMPLES as _MISC  # noqa: E402
 from examples_positive import EXAMPLES as _POSITIVE  # noqa: E402
+from examples_truncated import EXAMPLES as _TRUNCATED  # noqa: E402
+from examples_wrappers import EXAMPLES as _WRAPPERS  # noqa: E402
 
-EXAMPLES += _POSITIVE + _HEAVY_TAILED + _MISC
+EXAMPLES += _POSITIVE + _HEAVY_TAILED + _MISC + _TRUNCATED + _CIRCULAR + _WRAPPERS
 
 
 def examples_for(cls) -> list[Example]:

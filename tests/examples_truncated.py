@@ -1,0 +1,8 @@
+"""Reference-table entries for the issue-4 families (group: truncated).
+
+See ``examples.py`` for the fields of ``Example``.
+"""
+
+from __future__ import annotations
+
+EXAMPLES: list = []
