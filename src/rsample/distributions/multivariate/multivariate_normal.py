@@ -65,17 +65,9 @@ class MultivariateNormal(Distribution):
         scale_tril: torch.Tensor | None = None,
         validate_args: bool | None = None,
     ) -> None:
-        given = {
-            k: v
-            for k, v in zip(_PARAMS, (covariance_matrix, precision_matrix, scale_tril))
-            if v is not None
-        }
-        if len(given) != 1:
-            raise ValueError(
-                "MultivariateNormal: exactly one of covariance_matrix, precision_matrix or "
-                f"scale_tril must be given, got {sorted(given) or 'none'}"
-            )
-        ((param, matrix),) = given.items()
+        param, matrix = _one_matrix(
+            "MultivariateNormal", covariance_matrix, precision_matrix, scale_tril
+        )
         loc, matrix = _promote(loc, matrix)
         batch_shape = _batch_shape("MultivariateNormal", loc, param, matrix)
         d = loc.shape[-1]
@@ -215,6 +207,18 @@ class MultivariateNormal(Distribution):
 
 
 # --------------------------------------------------------------------- construction helpers
+def _one_matrix(name: str, *matrices: torch.Tensor | None) -> tuple[str, torch.Tensor]:
+    """The one of (covariance_matrix, precision_matrix, scale_tril) that was given, by name."""
+    given = {k: v for k, v in zip(_PARAMS, matrices) if v is not None}
+    if len(given) != 1:
+        raise ValueError(
+            f"{name}: exactly one of covariance_matrix, precision_matrix or scale_tril must be "
+            f"given, got {sorted(given) or 'none'}"
+        )
+    ((param, matrix),) = given.items()
+    return param, matrix
+
+
 def _promote(*tensors) -> tuple[torch.Tensor, ...]:
     """One floating dtype for all arguments (integers and numbers promote, as in arithmetic)."""
     tensors = [t if isinstance(t, torch.Tensor) else torch.as_tensor(t) for t in tensors]

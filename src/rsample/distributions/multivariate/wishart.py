@@ -43,6 +43,7 @@ from .multivariate_normal import (
     _check_positive_definite,
     _expand,
     _fold,
+    _one_matrix,
     _promote,
     _scale_tril_from,
     _unexpanded,
@@ -92,17 +93,7 @@ class Wishart(Distribution):
         scale_tril: torch.Tensor | None = None,
         validate_args: bool | None = None,
     ) -> None:
-        given = {
-            k: v
-            for k, v in zip(_PARAMS, (covariance_matrix, precision_matrix, scale_tril))
-            if v is not None
-        }
-        if len(given) != 1:
-            raise ValueError(
-                "Wishart: exactly one of covariance_matrix, precision_matrix or scale_tril must "
-                f"be given, got {sorted(given) or 'none'}"
-            )
-        ((param, matrix),) = given.items()
+        param, matrix = _one_matrix("Wishart", covariance_matrix, precision_matrix, scale_tril)
         if isinstance(df, numbers.Real) and not isinstance(df, bool):
             (matrix,) = _promote(matrix)  # a Python number takes the matrix's dtype
             df = torch.tensor(float(df), dtype=matrix.dtype, device=matrix.device)
