@@ -15,31 +15,16 @@ import torch.distributions as td
 from scipy import stats
 
 import rsample
+from matrices import PARAMS, as_parameter, spd
 from rsample import MultivariateNormal
 from rsample.testing import assert_close, assert_samples_match, quadrature_expectation
 from rsample.testing.gradients import central_difference
 
 F64 = torch.float64
-PARAMS = ("covariance_matrix", "precision_matrix", "scale_tril")
 
 
 def _gen(seed=0):
     return torch.Generator().manual_seed(seed)
-
-
-def _spd(d, batch=(), seed=0, dtype=F64):
-    """A batch of well-conditioned random covariance matrices (condition number ≲ 30)."""
-    A = torch.randn((*batch, d, d), dtype=dtype, generator=_gen(seed))
-    return A @ A.mT / d + 0.5 * torch.eye(d, dtype=dtype)
-
-
-def _matrix(param, cov):
-    """``cov`` expressed in parameterization ``param`` (float64 round-off in the conversion)."""
-    if param == "covariance_matrix":
-        return cov
-    if param == "precision_matrix":
-        return torch.linalg.inv(cov)
-    return torch.linalg.cholesky(cov)
 
 
 def _covariance(param, matrix):
@@ -91,9 +76,9 @@ def _mp_log_prob(x, loc, param, matrix):
 @pytest.mark.parametrize("d", [1, 3])
 @pytest.mark.parametrize("param", PARAMS)
 def test_matches_scipy_float64(param, d):
-    cov = _spd(d, (2,), seed=d)
+    cov = spd(d, (2,), seed=d)
     loc = torch.randn(2, d, dtype=F64, generator=_gen(1))
-    dist = MultivariateNormal(loc, **{param: _matrix(param, cov)})
+    dist = MultivariateNormal(loc, **{param: as_parameter(param, cov)})
     x = dist.sample((5,), generator=_gen(2)) * 1.5
     for b in range(2):
         ref = stats.multivariate_normal(loc[b].numpy(), _covariance(param, dist.__dict__[param][b]))
@@ -133,7 +118,7 @@ def test_intrinsically_ill_conditioned_is_as_accurate_as_the_problem_allows(para
     Q, _ = torch.linalg.qr(torch.randn(d, d, dtype=F64, generator=g))
     cov = (Q * torch.logspace(0, -8, d, dtype=F64)) @ Q.T
     cov = 0.5 * (cov + cov.T)
-    loc, matrix = torch.zeros(d, dtype=F64), _matrix(param, cov)
+    loc, matrix = torch.zeros(d, dtype=F64), as_parameter(param, cov)
     x = torch.randn(6, d, dtype=F64, generator=g) @ torch.linalg.cholesky(cov).T * 2
     expected = np.array([_mp_log_prob(xi, loc, param, matrix)[0] for xi in x])
     ours = MultivariateNormal(loc, **{param: matrix}).log_prob(x).numpy()
@@ -145,9 +130,9 @@ def test_intrinsically_ill_conditioned_is_as_accurate_as_the_problem_allows(para
 
 @pytest.mark.parametrize("param", PARAMS)
 def test_matches_torch_distributions(param):
-    cov = _spd(3, (4,), seed=5)
+    cov = spd(3, (4,), seed=5)
     loc = torch.randn(2, 1, 3, dtype=F64, generator=_gen(6))  # batch (2, 1) against (4,)
-    matrix = _matrix(param, cov)
+    matrix = as_parameter(param, cov)
     ours = MultivariateNormal(loc, **{param: matrix})
     ref = td.MultivariateNormal(loc, **{param: matrix})
     assert ours.batch_shape == ref.batch_shape == (2, 4)
@@ -162,7 +147,7 @@ def test_matches_torch_distributions(param):
 
 
 def test_draws_match_torch_for_the_same_global_seed():
-    loc, cov = torch.zeros(2, 3, dtype=F64), _spd(3, seed=7)
+    loc, cov = torch.zeros(2, 3, dtype=F64), spd(3, seed=7)
     torch.manual_seed(11)
     ref = td.MultivariateNormal(loc, cov).rsample((4,))
     torch.manual_seed(11)
@@ -184,7 +169,7 @@ def test_float32_is_finite_when_ill_conditioned(param):
 # --------------------------------------------------------------------- shapes, graphs, randomness
 def test_shapes_and_broadcasting():
     loc = torch.randn(2, 1, 3, dtype=F64)
-    dist = MultivariateNormal(loc, scale_tril=torch.linalg.cholesky(_spd(3, (4,))))
+    dist = MultivariateNormal(loc, scale_tril=torch.linalg.cholesky(spd(3, (4,))))
     assert dist.batch_shape == (2, 4) and dist.event_shape == (3,)
     assert dist._unbroadcasted_scale_tril.shape == (4, 3, 3)
     assert dist.loc.shape == (2, 4, 3) and dist.scale_tril.shape == (2, 4, 3, 3)
@@ -202,7 +187,7 @@ def test_shapes_and_broadcasting():
 @pytest.mark.parametrize("param", PARAMS)
 def test_sample_has_no_graph_and_rsample_reaches_every_parameter(param):
     loc = torch.zeros(2, 3, dtype=F64, requires_grad=True)
-    matrix = _matrix(param, _spd(3, (2,))).requires_grad_()
+    matrix = as_parameter(param, spd(3, (2,))).requires_grad_()
     dist = MultivariateNormal(loc, **{param: matrix})
     drawn = dist.sample((4,))
     assert not drawn.requires_grad and drawn.grad_fn is None
@@ -213,7 +198,7 @@ def test_sample_has_no_graph_and_rsample_reaches_every_parameter(param):
 
 def test_log_prob_supports_repeated_backward():
     """Nothing derived from ``scale_tril`` is cached with a graph, as in torch."""
-    L = torch.linalg.cholesky(_spd(3)).requires_grad_()
+    L = torch.linalg.cholesky(spd(3)).requires_grad_()
     dist = MultivariateNormal(torch.zeros(3, dtype=F64), scale_tril=L)
     x = torch.ones(3, dtype=F64)
     for _ in range(2):
@@ -222,7 +207,7 @@ def test_log_prob_supports_repeated_backward():
 
 
 def test_generator_determinism():
-    dist = MultivariateNormal(torch.zeros(2, 3, dtype=F64), _spd(3))
+    dist = MultivariateNormal(torch.zeros(2, 3, dtype=F64), spd(3))
     assert torch.equal(dist.sample((5,), generator=_gen(3)), dist.sample((5,), generator=_gen(3)))
     assert torch.equal(dist.rsample(generator=_gen(4)), dist.rsample(generator=_gen(4)))
     assert not torch.equal(dist.sample(generator=_gen(3)), dist.sample(generator=_gen(4)))
@@ -231,7 +216,7 @@ def test_generator_determinism():
 @pytest.mark.parametrize("param", PARAMS)
 def test_rsample_and_log_prob_equals_log_prob_of_rsample(param):
     loc = torch.randn(3, 4, dtype=F64, generator=_gen(1))
-    dist = MultivariateNormal(loc, **{param: _matrix(param, _spd(4, (3,), seed=2))})
+    dist = MultivariateNormal(loc, **{param: as_parameter(param, spd(4, (3,), seed=2))})
     x, log_p = dist.rsample_and_log_prob((50,), generator=_gen(8))
     assert torch.equal(x, dist.rsample((50,), generator=_gen(8)))
     assert_close(log_p, dist.log_prob(x), rtol=1e-10, atol=1e-10)
@@ -277,7 +262,7 @@ def _assert_within(estimate, exact, label, z=5.0):
 def test_pathwise_gradient_of_a_quadratic_form(param):
     """E[xᵀAx] = μᵀAμ + tr(AΣ): the gradient is known exactly (failure rate ≈ 12 × 6e-7)."""
     loc = torch.tensor([0.3, -1.0, 0.5], dtype=F64)
-    matrix = _matrix(param, _spd(3, seed=9))
+    matrix = as_parameter(param, spd(3, seed=9))
     A = torch.tensor([[1.0, 0.5, 0.0], [-0.2, 2.0, 0.3], [0.4, 0.0, 0.7]], dtype=F64)
 
     def f(x):
@@ -295,7 +280,7 @@ def test_pathwise_gradient_of_a_quadratic_form(param):
 def test_pathwise_gradient_of_tanh_matches_quadrature():
     """E[Σ tanh(x_i)] = Σ g(μ_i, Σ_ii), g by adaptive quadrature and central differences."""
     loc = torch.tensor([0.3, -1.0, 0.5], dtype=F64)
-    L = torch.linalg.cholesky(_spd(3, seed=10))
+    L = torch.linalg.cholesky(spd(3, seed=10))
     cov = L @ L.T
 
     def g(m, s2):
@@ -319,8 +304,8 @@ def test_samples_goodness_of_fit(param):
     """KS at alpha = 1e-4 per test, fixed seed: the Mahalanobis distances follow chi²(d), and a
     fixed projection uᵀx follows N(uᵀμ, uᵀΣu)."""
     d = 4
-    loc, cov = torch.tensor([1.0, -2.0, 0.0, 3.0], dtype=F64), _spd(d, seed=12)
-    dist = MultivariateNormal(loc, **{param: _matrix(param, cov)})
+    loc, cov = torch.tensor([1.0, -2.0, 0.0, 3.0], dtype=F64), spd(d, seed=12)
+    dist = MultivariateNormal(loc, **{param: as_parameter(param, cov)})
     x = dist.sample((20_000,), generator=_gen(2024))
     diff = (x - loc).unsqueeze(-1)
     maha = (diff.mT @ torch.linalg.solve(cov, diff)).flatten()
@@ -347,11 +332,11 @@ def _dense_kl(loc_p, cov_p, loc_q, cov_q):
 def test_kl_matches_torch_and_formula(param_p, param_q):
     loc_p = torch.randn(2, 1, 3, dtype=F64, generator=_gen(1))
     loc_q = torch.randn(4, 3, dtype=F64, generator=_gen(2))
-    cov_p, cov_q = _spd(3, (1,), seed=3), _spd(3, (4,), seed=4)
-    p = MultivariateNormal(loc_p, **{param_p: _matrix(param_p, cov_p)})
-    q = MultivariateNormal(loc_q, **{param_q: _matrix(param_q, cov_q)})
-    tp = td.MultivariateNormal(loc_p, **{param_p: _matrix(param_p, cov_p)})
-    tq = td.MultivariateNormal(loc_q, **{param_q: _matrix(param_q, cov_q)})
+    cov_p, cov_q = spd(3, (1,), seed=3), spd(3, (4,), seed=4)
+    p = MultivariateNormal(loc_p, **{param_p: as_parameter(param_p, cov_p)})
+    q = MultivariateNormal(loc_q, **{param_q: as_parameter(param_q, cov_q)})
+    tp = td.MultivariateNormal(loc_p, **{param_p: as_parameter(param_p, cov_p)})
+    tq = td.MultivariateNormal(loc_q, **{param_q: as_parameter(param_q, cov_q)})
     kl = rsample.kl_divergence(p, q)
     assert kl.shape == (2, 4)
     assert_close(kl, td.kl_divergence(tp, tq), rtol=1e-10, atol=1e-12)
@@ -434,7 +419,7 @@ def test_validate_args_false_skips_checks_and_invalid_values_raise():
 # --------------------------------------------------------------------- expand, copies, compile
 @pytest.mark.parametrize("param", PARAMS)
 def test_expand_shares_storage(param):
-    matrix = _matrix(param, _spd(3, (1,)))
+    matrix = as_parameter(param, spd(3, (1,)))
     dist = MultivariateNormal(torch.zeros(1, 3, dtype=F64), **{param: matrix})
     _ = dist.covariance_matrix  # a cached lazy value is expanded too
     big = dist.expand((5, 4))
@@ -450,7 +435,7 @@ def test_expand_shares_storage(param):
 
 @pytest.mark.parametrize("param", PARAMS)
 def test_pickle_deepcopy_and_torch_save(param):
-    dist = MultivariateNormal(torch.ones(2, 3, dtype=F64), **{param: _matrix(param, _spd(3))})
+    dist = MultivariateNormal(torch.ones(2, 3, dtype=F64), **{param: as_parameter(param, spd(3))})
     x = dist.sample((3,), generator=_gen())
     buffer = io.BytesIO()
     torch.save(dist, buffer)
@@ -476,7 +461,7 @@ def test_torch_compile_fullgraph(param):
 
     compiled = torch.compile(step, fullgraph=True, backend="eager")
     loc = torch.zeros(2, 3, requires_grad=True)
-    matrix = _matrix(param, _spd(3, dtype=torch.float32)).requires_grad_()
+    matrix = as_parameter(param, spd(3, dtype=torch.float32)).requires_grad_()
     x, log_p = compiled(loc, matrix)
     assert x.shape == (8, 2, 3) and log_p.shape == (8, 2) and torch.isfinite(log_p).all()
     log_p.sum().backward()

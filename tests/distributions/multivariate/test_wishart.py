@@ -21,30 +21,16 @@ import torch.distributions as td
 from scipy import interpolate, special, stats
 
 import rsample
+from matrices import PARAMS, as_parameter, spd
 from rsample import Wishart
 from rsample.testing import assert_close, assert_pathwise_gradient, assert_samples_match
 
 F64, F32 = torch.float64, torch.float32
-PARAMS = ("covariance_matrix", "precision_matrix", "scale_tril")
 mpmath.mp.dps = 50
 
 
 def _gen(seed=0):
     return torch.Generator().manual_seed(seed)
-
-
-def _spd(p, batch=(), seed=0, dtype=F64):
-    """A batch of well-conditioned random scale matrices."""
-    A = torch.randn((*batch, p, p), dtype=dtype, generator=_gen(seed))
-    return A @ A.mT / p + 0.5 * torch.eye(p, dtype=dtype)
-
-
-def _matrix(param, cov):
-    if param == "covariance_matrix":
-        return cov
-    if param == "precision_matrix":
-        return torch.linalg.inv(cov)
-    return torch.linalg.cholesky(cov)
 
 
 def _exact(p, spread):
@@ -187,7 +173,7 @@ def test_matches_scipy_and_mpmath_float64(p, df, spread, param):
 
 
 def test_mode_at_the_boundary_is_nan_as_in_torch():
-    cov = _spd(3)
+    cov = spd(3)
     df = torch.tensor([3.5, 4.0, 4.0 + 1e-9, 6.0], dtype=F64)
     ours, theirs = Wishart(df, cov).mode, td.Wishart(df, cov).mode
     assert torch.isnan(ours[:2]).all() and torch.isfinite(ours[2:]).all()
@@ -211,9 +197,9 @@ def test_huge_df_float32_log_prob_is_as_accurate_as_the_problem_allows():
 @pytest.mark.parametrize("p", [1, 3])
 @pytest.mark.parametrize("param", PARAMS)
 def test_matches_torch_distributions(param, p):
-    cov = _spd(p, (4,), seed=5)
+    cov = spd(p, (4,), seed=5)
     df = torch.tensor([[3.5], [7.0]], dtype=F64)  # batch (2, 1) against (4,)
-    matrix = _matrix(param, cov)
+    matrix = as_parameter(param, cov)
     ours, ref = Wishart(df, **{param: matrix}), td.Wishart(df, **{param: matrix})
     assert ours.batch_shape == ref.batch_shape == (2, 4)
     assert ours.event_shape == ref.event_shape == (p, p)
@@ -232,7 +218,7 @@ def test_matches_torch_distributions(param, p):
 
 
 def test_python_number_df_and_one_dimensional_events():
-    cov = _spd(2, dtype=F32)
+    cov = spd(2, dtype=F32)
     dist = Wishart(3, cov)
     assert dist.df.dtype == F32 and dist.df.shape == () and dist.batch_shape == ()
     one = Wishart(torch.tensor([0.5, 2.0], dtype=F64), scale_tril=torch.ones(1, 1, dtype=F64))
@@ -315,7 +301,7 @@ def test_log_chi2_sum_cdf_reference_is_exact_for_one_term():
 def test_samples_goodness_of_fit(p, df):
     """KS at alpha = 1e-4 per statistic, fixed seeds: X_ii/Σ_ii ~ χ²_ν, uᵀXu/uᵀΣu ~ χ²_ν for a
     fixed u, and log|X| − log|Σ| = Σ_i log χ²_{ν−i} (independent, Bartlett)."""
-    cov = _spd(p, seed=12)
+    cov = spd(p, seed=12)
     dist = Wishart(torch.tensor(df, dtype=F64), cov)
     x = dist.sample((20_000,), generator=_gen(2024))
     chi2 = stats.chi2(df)
@@ -336,7 +322,7 @@ def test_draws_are_exactly_symmetric_and_positive_definite():
     matrix is exactly symmetric; its factorization succeeds for every draw once the smallest
     Bartlett gamma, Gamma((df − p + 1)/2), is rarely below ulp (df − (p − 1) = 0.8 here; at 0.1
     the draws are numerically singular, see the rsample_and_log_prob test below)."""
-    cov = _spd(3, seed=1)
+    cov = spd(3, seed=1)
     for df in (2.1, 2.8):
         x = Wishart(torch.tensor(df, dtype=F64), cov).sample((2000,), generator=_gen(9))
         assert torch.equal(x, x.mT) and torch.isfinite(x).all()
@@ -387,8 +373,8 @@ def test_pathwise_gradients_match_closed_forms(param):
     """d/dν and d/d(matrix) of E[f(X)] for three f, against autograd of the closed forms
     (z = 5 standard errors: a correct sampler fails with probability ≈ 6 × 2 × 6e-7)."""
     df = torch.tensor(4.3, dtype=F64)
-    cov = _spd(3, seed=9)
-    matrix = _matrix(param, cov)
+    cov = spd(3, seed=9)
+    matrix = as_parameter(param, cov)
     estimates = _per_draw_grads(param, df, matrix, [f for f, _ in TEST_FUNCTIONS.values()])
     for (fname, (_, expectation)), est in zip(TEST_FUNCTIONS.items(), estimates):
         n, m = df.clone().requires_grad_(), matrix.clone().requires_grad_()
@@ -407,7 +393,7 @@ def test_pathwise_gradients_match_closed_forms(param):
 def test_df_gradient_with_the_generic_checker(fname):
     """The df gradient through the implicit gamma gradients, near p − 1 as well, with
     rsample.testing.assert_pathwise_gradient (central differences of the closed form)."""
-    L = torch.linalg.cholesky(_spd(3, seed=3))
+    L = torch.linalg.cholesky(spd(3, seed=3))
     cov = L @ L.T
     f, expectation = TEST_FUNCTIONS[fname]
     # log|X| of the stored matrix is only meaningful where it is not numerically singular.
@@ -424,7 +410,7 @@ def test_df_gradient_with_the_generic_checker(fname):
 
 
 def test_log_prob_supports_repeated_backward():
-    L = torch.linalg.cholesky(_spd(3)).requires_grad_()
+    L = torch.linalg.cholesky(spd(3)).requires_grad_()
     df = torch.tensor(5.0, dtype=F64, requires_grad=True)
     dist = Wishart(df, scale_tril=L)
     x = 5.0 * torch.eye(3, dtype=F64)
@@ -436,7 +422,7 @@ def test_log_prob_supports_repeated_backward():
 
 def test_log_prob_gradient_matches_torch():
     """Autograd of the saddle-point form equals autograd of torch's textbook form."""
-    cov = _spd(3, seed=4)
+    cov = spd(3, seed=4)
     x = Wishart(torch.tensor(6.0, dtype=F64), cov).sample((4,), generator=_gen(1))
     grads = []
     for cls in (Wishart, td.Wishart):
@@ -455,7 +441,7 @@ def test_log_prob_gradient_matches_torch():
 # --------------------------------------------------------------------- shapes and randomness
 def test_shapes_and_broadcasting():
     df = torch.tensor([[3.0], [4.5]], dtype=F64)
-    dist = Wishart(df, scale_tril=torch.linalg.cholesky(_spd(3, (4,))))
+    dist = Wishart(df, scale_tril=torch.linalg.cholesky(spd(3, (4,))))
     assert dist.batch_shape == (2, 4) and dist.event_shape == (3, 3)
     assert dist._unbroadcasted_scale_tril.shape == (4, 3, 3) and dist.df.shape == (2, 4)
     for draw in (dist.sample((5, 6)), dist.rsample((5, 6))):
@@ -467,7 +453,7 @@ def test_shapes_and_broadcasting():
     assert dist.entropy().shape == (2, 4)
     for name in ("mean", "mode", "variance", *PARAMS):
         assert getattr(dist, name).shape == (2, 4, 3, 3), name
-    shared = Wishart(torch.tensor([3.0, 4.0, 5.0], dtype=F64), _spd(2))  # one Σ, three dfs
+    shared = Wishart(torch.tensor([3.0, 4.0, 5.0], dtype=F64), spd(2))  # one Σ, three dfs
     assert shared.batch_shape == (3,) and shared._unbroadcasted_scale_tril.shape == (2, 2)
     assert shared.sample((2,)).shape == (2, 3, 2, 2)
 
@@ -475,7 +461,7 @@ def test_shapes_and_broadcasting():
 @pytest.mark.parametrize("param", PARAMS)
 def test_sample_has_no_graph_and_rsample_reaches_every_parameter(param):
     df = torch.tensor([3.5, 6.0], dtype=F64, requires_grad=True)
-    matrix = _matrix(param, _spd(3, (2,))).requires_grad_()
+    matrix = as_parameter(param, spd(3, (2,))).requires_grad_()
     dist = Wishart(df, **{param: matrix})
     drawn = dist.sample((4,))
     assert not drawn.requires_grad and drawn.grad_fn is None
@@ -486,7 +472,7 @@ def test_sample_has_no_graph_and_rsample_reaches_every_parameter(param):
 
 @pytest.mark.parametrize("dtype", [F32, F64], ids=str)
 def test_generator_determinism(dtype):
-    dist = Wishart(torch.tensor([2.5, 5.0], dtype=dtype), _spd(3, dtype=dtype))
+    dist = Wishart(torch.tensor([2.5, 5.0], dtype=dtype), spd(3, dtype=dtype))
     state = torch.get_rng_state()
     a = dist.sample((5,), generator=_gen(3))
     assert torch.equal(a, dist.sample((5,), generator=_gen(3)))
@@ -504,7 +490,7 @@ def test_generator_determinism(dtype):
 @pytest.mark.parametrize("param", PARAMS)
 def test_rsample_and_log_prob_equals_log_prob_of_rsample(param):
     df = torch.tensor([4.5, 8.0, 60.0], dtype=F64)  # draws well conditioned (see below)
-    dist = Wishart(df, **{param: _matrix(param, _spd(4, (3,), seed=2))})
+    dist = Wishart(df, **{param: as_parameter(param, spd(4, (3,), seed=2))})
     x, log_p = dist.rsample_and_log_prob((50,), generator=_gen(8))
     assert torch.equal(x, dist.rsample((50,), generator=_gen(8)))
     assert_close(log_p, dist.log_prob(x.clone()), rtol=1e-9, atol=1e-9, label="from the noise")
@@ -514,10 +500,10 @@ def test_rsample_and_log_prob_scores_numerically_singular_draws():
     """Just above p − 1 many draws round to singular matrices: their log-density from the
     noise is still the exact one of the (unrounded) draw, finite; log_prob of the rounded
     matrix is -inf where its factorization fails, never NaN."""
-    dist = Wishart(torch.tensor(2.001, dtype=F64), _spd(3))
+    dist = Wishart(torch.tensor(2.001, dtype=F64), spd(3))
     x, log_p = dist.rsample_and_log_prob((400,), generator=_gen(1))
     assert torch.isfinite(log_p).all()
-    scored = Wishart(torch.tensor(2.001, dtype=F64), _spd(3), validate_args=False).log_prob(x)
+    scored = Wishart(torch.tensor(2.001, dtype=F64), spd(3), validate_args=False).log_prob(x)
     ok = torch.linalg.cholesky_ex(x).info == 0
     assert (scored[~ok] == -math.inf).all() and not torch.isnan(scored).any()
     assert ok.any() and (~ok).any()
@@ -525,7 +511,7 @@ def test_rsample_and_log_prob_scores_numerically_singular_draws():
 
 # --------------------------------------------------------------------- invalid input
 def test_invalid_df_raises():
-    cov = _spd(3)
+    cov = spd(3)
     for bad in (2.0, 1.5, -1.0, math.nan, math.inf):
         with pytest.raises(ValueError, match=r"Wishart: argument 'df'.*GreaterThan \(2, inf\)"):
             Wishart(torch.tensor([4.0, bad], dtype=F64), cov)
@@ -581,7 +567,7 @@ def test_invalid_shapes_and_arguments_raise():
 
 
 def test_invalid_values_raise_in_log_prob():
-    dist = Wishart(torch.tensor([3.0, 4.0], dtype=F64), _spd(2))
+    dist = Wishart(torch.tensor([3.0, 4.0], dtype=F64), spd(2))
     for problem, value in BAD_MATRIX.items():
         with pytest.raises(ValueError, match=rf"Wishart: argument 'value'.*{problem}"):
             dist.log_prob(value)
@@ -589,7 +575,7 @@ def test_invalid_values_raise_in_log_prob():
         dist.log_prob(torch.eye(3, dtype=F64))
     with pytest.raises(ValueError, match="does not broadcast"):
         dist.log_prob(torch.eye(2, dtype=F64).expand(3, 2, 2))
-    loose = Wishart(torch.tensor([3.0, 4.0], dtype=F64), _spd(2), validate_args=False)
+    loose = Wishart(torch.tensor([3.0, 4.0], dtype=F64), spd(2), validate_args=False)
     assert (loose.log_prob(BAD_MATRIX["not positive definite"]) == -math.inf).all()
     assert torch.isnan(loose.log_prob(BAD_MATRIX["finite"])).all()
     x = dist.rsample()
@@ -602,7 +588,7 @@ def test_invalid_values_raise_in_log_prob():
 # --------------------------------------------------------------------- expand, copies, compile
 @pytest.mark.parametrize("param", PARAMS)
 def test_expand_shares_storage(param):
-    matrix = _matrix(param, _spd(3, (1,)))
+    matrix = as_parameter(param, spd(3, (1,)))
     dist = Wishart(torch.tensor([4.0], dtype=F64), **{param: matrix})
     _ = dist.covariance_matrix  # a cached lazy value is expanded too
     big = dist.expand((5, 4))
@@ -619,7 +605,7 @@ def test_expand_shares_storage(param):
 
 @pytest.mark.parametrize("param", PARAMS)
 def test_pickle_deepcopy_and_torch_save(param):
-    dist = Wishart(torch.tensor([3.0, 5.0], dtype=F64), **{param: _matrix(param, _spd(3))})
+    dist = Wishart(torch.tensor([3.0, 5.0], dtype=F64), **{param: as_parameter(param, spd(3))})
     x = dist.sample((3,), generator=_gen()).clone()
     buffer = io.BytesIO()
     torch.save(dist, buffer)
@@ -649,7 +635,7 @@ def test_torch_compile_fullgraph(param):
 
     compiled = torch.compile(step, fullgraph=True, backend="eager")
     df = torch.tensor([3.0, 6.0], requires_grad=True)
-    matrix = _matrix(param, _spd(3, dtype=F32)).requires_grad_()
+    matrix = as_parameter(param, spd(3, dtype=F32)).requires_grad_()
     x, log_p = compiled(df, matrix)
     assert x.shape == (8, 2, 3, 3) and log_p.shape == (8, 2) and torch.isfinite(log_p).all()
     log_p.sum().backward()
@@ -690,7 +676,7 @@ def _positive_diagonal(L):
 def test_kl_matches_mpmath(p, df_p, df_q, eps):
     """Relative error ≤ 1e-12 against 50-digit mpmath everywhere, including nearly equal pairs
     (KL ~ 1e-20) where the textbook form cancels completely; KL ≥ 0."""
-    L_p = torch.linalg.cholesky(_spd(p, seed=1))
+    L_p = torch.linalg.cholesky(spd(p, seed=1))
     L_q = _perturbed(L_p, eps)
     kl = rsample.kl_divergence(
         Wishart(torch.tensor(df_p, dtype=F64), scale_tril=L_p),
@@ -704,13 +690,13 @@ def test_kl_matches_mpmath(p, df_p, df_q, eps):
 def test_kl_of_a_distribution_with_itself_is_exactly_zero():
     df = torch.tensor([2.0 + 1e-3, 3.5, 1e6], dtype=F64)
     for param in PARAMS:
-        p = Wishart(df, **{param: _matrix(param, _spd(3, (3,), seed=3))})
+        p = Wishart(df, **{param: as_parameter(param, spd(3, (3,), seed=3))})
         assert torch.equal(rsample.kl_divergence(p, p), torch.zeros(3, dtype=F64))
 
 
 def test_kl_of_nearly_equal_pairs_is_non_negative_in_float32_and_float64():
     for dtype in (F32, F64):
-        L = torch.linalg.cholesky(_spd(4, (200,), seed=5, dtype=dtype))
+        L = torch.linalg.cholesky(spd(4, (200,), seed=5, dtype=dtype))
         df = torch.linspace(3.001, 1e4, 200, dtype=dtype)
         E = torch.randn(L.shape, dtype=dtype, generator=_gen(6)).tril() * 1e-6
         q = Wishart(df * (1 + 1e-6), scale_tril=_positive_diagonal(L + E * L))
@@ -721,8 +707,8 @@ def test_kl_of_nearly_equal_pairs_is_non_negative_in_float32_and_float64():
 def test_kl_matches_a_monte_carlo_estimate():
     """E_p[log p(X) − log q(X)] from 40k draws (5 standard errors): checks the closed form's
     derivation, independently of the mpmath transcription."""
-    p = Wishart(torch.tensor(5.5, dtype=F64), _spd(3, seed=1))
-    q = Wishart(torch.tensor(7.0, dtype=F64), _spd(3, seed=2))
+    p = Wishart(torch.tensor(5.5, dtype=F64), spd(3, seed=1))
+    q = Wishart(torch.tensor(7.0, dtype=F64), spd(3, seed=2))
     x, log_p = p.rsample_and_log_prob((40_000,), generator=_gen(3))
     diff = log_p - q.log_prob(x)
     se = float(diff.std()) / math.sqrt(diff.numel())
@@ -730,8 +716,8 @@ def test_kl_matches_a_monte_carlo_estimate():
 
 
 def test_kl_broadcasts_is_registered_with_torch_and_checks_dimensions():
-    p = Wishart(torch.tensor([[3.0], [4.0]], dtype=F64), _spd(3, (1,), seed=1))
-    q = Wishart(torch.tensor([5.0, 6.0, 7.0], dtype=F64), _spd(3, (3,), seed=2))
+    p = Wishart(torch.tensor([[3.0], [4.0]], dtype=F64), spd(3, (1,), seed=1))
+    q = Wishart(torch.tensor([5.0, 6.0, 7.0], dtype=F64), spd(3, (3,), seed=2))
     kl = rsample.kl_divergence(p, q)
     assert kl.shape == (2, 3)
     assert torch.equal(td.kl_divergence(p, q), kl)
@@ -747,8 +733,8 @@ def test_kl_broadcasts_is_registered_with_torch_and_checks_dimensions():
 
 def test_kl_gradients_are_finite():
     df_p = torch.tensor(4.0, dtype=F64, requires_grad=True)
-    L_p = torch.linalg.cholesky(_spd(3, seed=1)).requires_grad_()
-    L_other = torch.linalg.cholesky(_spd(3, seed=2))
+    L_p = torch.linalg.cholesky(spd(3, seed=1)).requires_grad_()
+    L_other = torch.linalg.cholesky(spd(3, seed=2))
     for df_q, L_q in ((4.0, L_p.detach()), (4.0 + 1e-8, L_p.detach()), (9.0, L_other)):
         q = Wishart(torch.tensor(df_q, dtype=F64), scale_tril=L_q)
         kl = rsample.kl_divergence(Wishart(df_p, scale_tril=L_p), q)
