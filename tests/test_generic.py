@@ -74,6 +74,7 @@ DEDICATED_TESTS: set = {
         "Dirichlet",
         "Independent",
         "TransformedDistribution",
+        "MixtureSameFamily",
     )
     if hasattr(D, name)
 }

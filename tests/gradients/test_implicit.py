@@ -106,8 +106,11 @@ def test_no_graph_without_grad():
         assert implicit_rsample(x, _params(), **MODES["cdf"]) is x
 
 
-def test_double_backward_raises():
+@pytest.mark.parametrize("only_scale", [False, True], ids=["both", "one parameter"])
+def test_double_backward_raises(only_scale):
     scale, k = _params()
+    if only_scale:
+        k = k.detach()
     y = implicit_rsample(torch.ones(3, dtype=F64), (scale, k), **MODES["cdf"])
     for loss in (y.sum(), (y**2).sum()):  # with and without a graph in the incoming gradient
         (grad,) = torch.autograd.grad(loss, scale, create_graph=True)

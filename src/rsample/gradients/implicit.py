@@ -113,11 +113,12 @@ def _refuse_double_backward(grads):
         b"(implicit_rsample) is not supported"
     )
     present = [g for g in grads if g is not None]
-    refusing = iter(
-        torch._C._functions.DelayedError(message, len(present))(
-            *(g.detach().requires_grad_() for g in present)
-        )
+    refused = torch._C._functions.DelayedError(message, len(present))(
+        *(g.detach().requires_grad_() for g in present)
     )
+    refusing = iter(
+        (refused,) if isinstance(refused, torch.Tensor) else refused
+    )  # one: a bare tensor
     return [None if g is None else next(refusing) for g in grads]
 
 

@@ -812,10 +812,12 @@ class _IncGamma(torch.autograd.Function):
                 dx = torch.exp(log_dens)
             elif kind == "Q":
                 dx = -torch.exp(log_dens)
-            elif kind == "logP":
-                dx = torch.exp(log_dens - out)
             else:
-                dx = -torch.exp(log_dens - out)
+                # p/P can exceed the dtype (α/x at a floored draw, 4e39 for α = 50 in float32):
+                # saturate it, so that a zero incoming gradient stays 0 rather than 0·∞ = NaN.
+                big = math.log(torch.finfo(out.dtype).max) - 1  # exp(big) rounds finite
+                dx = torch.exp((log_dens - out).clamp(max=big))
+                dx = dx if kind == "logP" else -dx
             grad_x = grad * dx
         return grad_a, grad_x, None
 
