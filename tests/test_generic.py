@@ -72,8 +72,10 @@ DEDICATED_TESTS: set = {
         "Wishart",
         "LogisticNormal",
         "Dirichlet",
+        "LKJCholesky",
         "Independent",
         "TransformedDistribution",
+        "Truncated",
         "MixtureSameFamily",
     )
     if hasattr(D, name)

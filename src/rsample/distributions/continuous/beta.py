@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch.distributions import constraints
 
 from ...distribution import Distribution
-from ...special import betainc, betaincinv, lbeta
+from ...special import betainc, betaincinv, lbeta, log_betainc, log_betaincc
 from .gamma import log_standard_gamma_rsample
 
 __all__ = ["Beta"]
@@ -96,6 +96,22 @@ class Beta(Distribution):
     def icdf(self, value: torch.Tensor) -> torch.Tensor:
         self._validate_probability(value)
         return betaincinv(self.concentration1, self.concentration0, value)
+
+    def log_cdf(self, value: torch.Tensor) -> torch.Tensor:
+        """``log I_x(a, b)``, accurate where ``I`` underflows."""
+        if self._validate_args:
+            self._validate_sample(value)
+        return log_betainc(self.concentration1, self.concentration0, value.clamp(0, 1))
+
+    def log_survival_function(self, value: torch.Tensor) -> torch.Tensor:
+        """``log(1 − I_x(a, b))``, accurate as ``x → 1``."""
+        if self._validate_args:
+            self._validate_sample(value)
+        return log_betaincc(self.concentration1, self.concentration0, value.clamp(0, 1))
+
+    def _isf(self, q: torch.Tensor) -> torch.Tensor:
+        """Inverse survival function: ``1 − I⁻¹(b, a; q)`` (``1 − I_x(a, b) = I_{1−x}(b, a)``)."""
+        return 1 - betaincinv(self.concentration0, self.concentration1, q)
 
     # ----------------------------------------------------------------- moments
     @property

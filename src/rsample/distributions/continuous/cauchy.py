@@ -78,6 +78,22 @@ class Cauchy(LocationScale):
         tail = torch.where(lower, p, 1 - p)
         return torch.where(lower, -1, 1) / torch.tan(math.pi * tail)
 
+    def log_cdf(self, value: torch.Tensor) -> torch.Tensor:
+        """``log P(X ≤ value)``, accurate in both tails."""
+        if self._validate_args:
+            self._validate_sample(value)
+        return _log_std_cdf((value - self.loc) / self.scale)
+
+    def log_survival_function(self, value: torch.Tensor) -> torch.Tensor:
+        """``log P(X > value)``, accurate in both tails."""
+        if self._validate_args:
+            self._validate_sample(value)
+        return _log_std_cdf((self.loc - value) / self.scale)
+
+    def _isf(self, q: torch.Tensor) -> torch.Tensor:
+        """Inverse survival function, by symmetry (exact for tiny q)."""
+        return torch.addcmul(self.loc, self._std_icdf(q), self.scale, value=-1)
+
     @property
     def mean(self) -> torch.Tensor:
         return torch.full_like(self.loc, math.nan)
@@ -89,3 +105,12 @@ class Cauchy(LocationScale):
     @property
     def stddev(self) -> torch.Tensor:
         return torch.full_like(self.loc, math.inf)
+
+
+def _log_std_cdf(z: torch.Tensor) -> torch.Tensor:
+    """``log(atan2(1, −z)/π)`` below the median, ``log1p(−atan2(1, z)/π)`` above it; each
+    branch sees only its own half line (no NaN in the gradient of the other)."""
+    one = torch.ones_like(z)
+    below = torch.log(torch.atan2(one, -z.clamp(max=0)) / math.pi)
+    above = torch.log1p(-torch.atan2(one, z.clamp(min=0)) / math.pi)
+    return torch.where(z < 0, below, above)

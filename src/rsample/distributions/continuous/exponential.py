@@ -57,6 +57,27 @@ class Exponential(Distribution):
         self._validate_probability(value)
         return -torch.log1p(-value) / self.rate
 
+    def log_cdf(self, value):
+        """``log(1 − e^{−λx})``: ``expm1`` below ``λx = log 2``, ``log1p`` above (Mächler 2012)."""
+        if self._validate_args:
+            self._validate_sample(value)
+        y = self.rate * value.clamp_min(0)
+        small = y < math.log(2.0)
+        return torch.where(
+            small,
+            torch.log(-torch.expm1(-y.clamp(max=math.log(2.0)))),
+            torch.log1p(-torch.exp(-y.clamp(min=math.log(2.0)))),
+        )
+
+    def log_survival_function(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        return -self.rate * value.clamp_min(0)
+
+    def _isf(self, q):
+        """Inverse survival function ``−log(q)/λ`` (exact for tiny q)."""
+        return -torch.log(q) / self.rate
+
     @property
     def mean(self):
         return self.rate.reciprocal()

@@ -25,7 +25,14 @@ from torch.distributions import constraints
 from ..._eager import host_reads_free
 from ...distribution import Distribution
 from ...gradients import implicit_rsample
-from ...special import gammainc, gammaincinv, standard_gamma_grad
+from ...special import (
+    gammainc,
+    gammainccinv,
+    gammaincinv,
+    log_gammainc,
+    log_gammaincc,
+    standard_gamma_grad,
+)
 
 __all__ = ["Chi2", "Gamma"]
 
@@ -69,6 +76,22 @@ class Gamma(Distribution):
     def icdf(self, value: torch.Tensor) -> torch.Tensor:
         self._validate_probability(value)
         return gammaincinv(self.concentration, value) / self.rate
+
+    def log_cdf(self, value: torch.Tensor) -> torch.Tensor:
+        """``log P(α, βx)``, accurate where ``P`` underflows."""
+        if self._validate_args:
+            self._validate_sample(value)
+        return log_gammainc(self.concentration, self.rate * value.clamp_min(0))
+
+    def log_survival_function(self, value: torch.Tensor) -> torch.Tensor:
+        """``log Q(α, βx)``, accurate far into the upper tail."""
+        if self._validate_args:
+            self._validate_sample(value)
+        return log_gammaincc(self.concentration, self.rate * value.clamp_min(0))
+
+    def _isf(self, q: torch.Tensor) -> torch.Tensor:
+        """Inverse survival function ``Q⁻¹(α, q)/β`` (exact for tiny q)."""
+        return gammainccinv(self.concentration, q) / self.rate
 
     # ----------------------------------------------------------------- moments
     @property

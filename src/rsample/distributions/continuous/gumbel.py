@@ -46,3 +46,13 @@ class Gumbel(LocationScale):
         if self._validate_args:
             self._validate_sample(value)
         return -torch.exp(-(value - self.loc) / self.scale)
+
+    def log_survival_function(self, value: torch.Tensor) -> torch.Tensor:
+        """``log(1 − exp(−e^{−z}))`` via ``expm1``: accurate far into the upper tail."""
+        if self._validate_args:
+            self._validate_sample(value)
+        return torch.log(-torch.expm1(-torch.exp(-(value - self.loc) / self.scale)))
+
+    def _isf(self, q: torch.Tensor) -> torch.Tensor:
+        """Inverse survival function ``μ − β log(−log1p(−q))`` (exact for tiny q)."""
+        return torch.addcmul(self.loc, torch.log(-torch.log1p(-q)), self.scale, value=-1)

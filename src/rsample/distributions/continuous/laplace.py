@@ -47,3 +47,14 @@ class Laplace(LocationScale):
         z = (value - self.loc) / self.scale
         # log(½e^{z}) below the median, log1p(−½e^{−z}) above it.
         return torch.where(z < 0, z - math.log(2.0), torch.log1p(-0.5 * torch.exp(-z.abs())))
+
+    def log_survival_function(self, value: torch.Tensor) -> torch.Tensor:
+        """``log P(X > value)``: the mirror image of :meth:`log_cdf`."""
+        if self._validate_args:
+            self._validate_sample(value)
+        z = (self.loc - value) / self.scale
+        return torch.where(z < 0, z - math.log(2.0), torch.log1p(-0.5 * torch.exp(-z.abs())))
+
+    def _isf(self, q: torch.Tensor) -> torch.Tensor:
+        """Inverse survival function, by symmetry (exact for tiny q)."""
+        return torch.addcmul(self.loc, self._std_icdf(q), self.scale, value=-1)

@@ -43,9 +43,15 @@ class Logistic(LocationScale):
     def log_cdf(self, value: torch.Tensor) -> torch.Tensor:
         if self._validate_args:
             self._validate_sample(value)
-        return -F.softplus(-(value - self.loc) / self.scale)
+        # logsigmoid, not −softplus(−z): softplus is linear beyond its threshold of 20 and
+        # drops the log1p(e^{−|z|}) term there (1e-9 absolute at z = −20.5).
+        return F.logsigmoid((value - self.loc) / self.scale)
 
     def log_survival_function(self, value: torch.Tensor) -> torch.Tensor:
         if self._validate_args:
             self._validate_sample(value)
-        return -F.softplus((value - self.loc) / self.scale)
+        return F.logsigmoid((self.loc - value) / self.scale)
+
+    def _isf(self, q: torch.Tensor) -> torch.Tensor:
+        """Inverse survival function, by symmetry (exact for tiny q)."""
+        return torch.addcmul(self.loc, self._std_icdf(q), self.scale, value=-1)

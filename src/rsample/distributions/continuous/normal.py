@@ -68,6 +68,10 @@ class Normal(LocationScale):
             self._validate_sample(value)
         return log_ndtr((self.loc - value) / self.scale)
 
+    def _isf(self, q: torch.Tensor) -> torch.Tensor:
+        """Inverse survival function ``x`` with ``P(X > x) = q``, by symmetry (exact for tiny q)."""
+        return torch.addcmul(self.loc, ndtri(q), self.scale, value=-1)
+
     @property
     def mean(self) -> torch.Tensor:
         return self.loc

@@ -124,6 +124,20 @@ class StudentT(Distribution):
         inner = (value > 0) & (value < 1)
         return torch.where(inner, x.clamp(-info.max, info.max), x)
 
+    def log_cdf(self, value: torch.Tensor) -> torch.Tensor:
+        """``log P(X ≤ value)``; the lower tail is computed with full relative accuracy."""
+        return torch.log(self.cdf(value))
+
+    def log_survival_function(self, value: torch.Tensor) -> torch.Tensor:
+        """``log P(X > value) = log F(2·loc − value)``, by symmetry (accurate in the upper tail)."""
+        return torch.log(self.cdf(self.loc - (value - self.loc)))
+
+    def _isf(self, q: torch.Tensor) -> torch.Tensor:
+        """Inverse survival function, by symmetry (exact for tiny q)."""
+        x = self.loc - self.scale * student_t_icdf(self.df, q)
+        info = torch.finfo(x.dtype)
+        return x.clamp(-info.max, info.max)
+
     # ----------------------------------------------------------------- moments
     @property
     def mean(self) -> torch.Tensor:

@@ -3,5 +3,6 @@
 from .independent import Independent
 from .mixture_same_family import MixtureSameFamily
 from .transformed import TransformedDistribution
+from .truncated import Truncated
 
-__all__ = ["Independent", "MixtureSameFamily", "TransformedDistribution"]
+__all__ = ["Independent", "MixtureSameFamily", "TransformedDistribution", "Truncated"]
