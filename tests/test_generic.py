@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import copy
-import io
 import math
-import pickle
 
 import numpy as np
 import pytest
@@ -20,6 +17,7 @@ from rsample.testing import (
     assert_samples_match,
     check_against_reference,
     quadrature_expectation,
+    round_trips,
 )
 
 F64 = torch.float64
@@ -280,14 +278,7 @@ def test_own_draw_skips_the_support_check_only_while_unmodified(example):
 def test_pickle_and_deepcopy(example):
     dist = _dist(example, example.grad_points[0])
     x = dist.sample((3,)).clone()  # not the latest draw: scored from the value, by all
-    buffer = io.BytesIO()
-    torch.save(dist, buffer)
-    buffer.seek(0)
-    for clone in (
-        pickle.loads(pickle.dumps(dist)),
-        copy.deepcopy(dist),
-        torch.load(buffer, weights_only=False),
-    ):
+    for clone in round_trips(dist):
         assert type(clone) is type(dist)
         assert torch.equal(clone.log_prob(x), dist.log_prob(x))
 

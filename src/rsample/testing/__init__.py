@@ -5,6 +5,7 @@ Needs numpy; the float64 reference and quadrature checks need scipy (``pip insta
 
 from .gof import assert_samples_match, kolmogorov_pvalue, ks_statistic
 from .gradients import assert_pathwise_gradient, central_difference, pathwise_gradient
+from .interop import round_trips
 from .reference import assert_close
 from .suite import (
     DEFAULT_TEST_FUNCTIONS,
@@ -25,4 +26,5 @@ __all__ = [
     "ks_statistic",
     "pathwise_gradient",
     "quadrature_expectation",
+    "round_trips",
 ]

@@ -10,11 +10,8 @@ moments, ``rsample_and_log_prob``, shapes, generators, ``expand``, validation, p
 
 from __future__ import annotations
 
-import copy
-import io
 import itertools
 import math
-import pickle
 
 import mpmath
 import numpy as np
@@ -26,7 +23,12 @@ from scipy import special, stats
 import rsample
 from gamma_paths import log_gamma_slopes
 from rsample import Dirichlet
-from rsample.testing import assert_close, assert_pathwise_gradient, assert_samples_match
+from rsample.testing import (
+    assert_close,
+    assert_pathwise_gradient,
+    assert_samples_match,
+    round_trips,
+)
 
 F64, F32 = torch.float64, torch.float32
 TINY64 = torch.finfo(F64).tiny
@@ -398,14 +400,7 @@ def test_own_draw_skips_the_support_check_only_while_unmodified():
 def test_pickle_and_deepcopy():
     dist = Dirichlet(torch.tensor([[0.7, 2.0, 3.5], [1.0, 1.0, 1.0]], dtype=F64))
     x = dist.sample((3,)).clone()
-    buffer = io.BytesIO()
-    torch.save(dist, buffer)
-    buffer.seek(0)
-    for clone in (
-        pickle.loads(pickle.dumps(dist)),
-        copy.deepcopy(dist),
-        torch.load(buffer, weights_only=False),
-    ):
+    for clone in round_trips(dist):
         assert type(clone) is Dirichlet and clone.event_shape == (3,)
         assert torch.equal(clone.log_prob(x), dist.log_prob(x))
 

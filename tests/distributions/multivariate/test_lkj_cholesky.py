@@ -9,10 +9,7 @@ at 5 Monte Carlo standard errors, about 6e-7).
 
 from __future__ import annotations
 
-import copy
-import io
 import math
-import pickle
 
 import mpmath
 import pytest
@@ -22,7 +19,12 @@ from scipy import integrate, special, stats
 
 import rsample
 from rsample import LKJCholesky
-from rsample.testing import assert_close, assert_pathwise_gradient, assert_samples_match
+from rsample.testing import (
+    assert_close,
+    assert_pathwise_gradient,
+    assert_samples_match,
+    round_trips,
+)
 
 F64, F32 = torch.float64, torch.float32
 
@@ -293,14 +295,7 @@ def test_out_of_support_values_raise():
 def test_pickle_and_deepcopy():
     dist = LKJCholesky(4, torch.tensor([0.5, 3.0], dtype=F64))
     x = dist.sample((3,)).clone()
-    buffer = io.BytesIO()
-    torch.save(dist, buffer)
-    buffer.seek(0)
-    for clone in (
-        pickle.loads(pickle.dumps(dist)),
-        copy.deepcopy(dist),
-        torch.load(buffer, weights_only=False),
-    ):
+    for clone in round_trips(dist):
         assert type(clone) is LKJCholesky and clone.dim == 4
         assert torch.equal(clone.log_prob(x), dist.log_prob(x))
 

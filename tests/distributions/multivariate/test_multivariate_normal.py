@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import copy
-import io
 import math
-import pickle
 
 import mpmath
 import numpy as np
@@ -17,7 +14,7 @@ from scipy import stats
 import rsample
 from matrices import PARAMS, as_parameter, spd
 from rsample import MultivariateNormal
-from rsample.testing import assert_close, assert_samples_match, quadrature_expectation
+from rsample.testing import assert_close, assert_samples_match, quadrature_expectation, round_trips
 from rsample.testing.gradients import central_difference
 
 F64 = torch.float64
@@ -437,15 +434,7 @@ def test_expand_shares_storage(param):
 def test_pickle_deepcopy_and_torch_save(param):
     dist = MultivariateNormal(torch.ones(2, 3, dtype=F64), **{param: as_parameter(param, spd(3))})
     x = dist.sample((3,), generator=_gen())
-    buffer = io.BytesIO()
-    torch.save(dist, buffer)
-    buffer.seek(0)
-    clones = (
-        pickle.loads(pickle.dumps(dist)),
-        copy.deepcopy(dist),
-        torch.load(buffer, weights_only=False),
-    )
-    for clone in clones:
+    for clone in round_trips(dist):
         assert type(clone) is MultivariateNormal and clone.batch_shape == (2,)
         assert torch.equal(clone.log_prob(x), dist.log_prob(x))
 

@@ -7,11 +7,8 @@ hard cases are dyadic, so that the three parameterizations describe exactly the 
 
 from __future__ import annotations
 
-import copy
-import io
 import itertools
 import math
-import pickle
 
 import mpmath
 import numpy as np
@@ -23,7 +20,12 @@ from scipy import interpolate, special, stats
 import rsample
 from matrices import PARAMS, as_parameter, spd
 from rsample import Wishart
-from rsample.testing import assert_close, assert_pathwise_gradient, assert_samples_match
+from rsample.testing import (
+    assert_close,
+    assert_pathwise_gradient,
+    assert_samples_match,
+    round_trips,
+)
 
 F64, F32 = torch.float64, torch.float32
 mpmath.mp.dps = 50
@@ -607,15 +609,7 @@ def test_expand_shares_storage(param):
 def test_pickle_deepcopy_and_torch_save(param):
     dist = Wishart(torch.tensor([3.0, 5.0], dtype=F64), **{param: as_parameter(param, spd(3))})
     x = dist.sample((3,), generator=_gen()).clone()
-    buffer = io.BytesIO()
-    torch.save(dist, buffer)
-    buffer.seek(0)
-    clones = (
-        pickle.loads(pickle.dumps(dist)),
-        copy.deepcopy(dist),
-        torch.load(buffer, weights_only=False),
-    )
-    for clone in clones:
+    for clone in round_trips(dist):
         assert type(clone) is Wishart and clone.batch_shape == (2,)
         assert torch.equal(clone.log_prob(x), dist.log_prob(x))
 
