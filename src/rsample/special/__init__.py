@@ -1,5 +1,6 @@
 """Numerically careful special functions (pure tensor code, dtype-generic)."""
 
+from .bessel import bessel_ratio, bessel_ratio_1m, log_iv, log_iv_normalized, log_ive
 from .beta import (
     betainc,
     betainc_grad_ab,
@@ -26,6 +27,8 @@ from .tanh import atanh_clamped, clamp_open_unit, log1m_tanh_sq
 
 __all__ = [
     "atanh_clamped",
+    "bessel_ratio",
+    "bessel_ratio_1m",
     "betainc",
     "betainc_grad_ab",
     "betaincc",
@@ -43,6 +46,9 @@ __all__ = [
     "log_betaincc",
     "log_gammainc",
     "log_gammaincc",
+    "log_iv",
+    "log_iv_normalized",
+    "log_ive",
     "log_ndtr",
     "ndtr",
     "ndtri",
