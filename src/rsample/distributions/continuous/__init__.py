@@ -29,7 +29,9 @@ from .normal import Normal
 from .pareto import Pareto
 from .student_t import StudentT
 from .tanh_normal import TanhNormal
+from .truncated_normal import TruncatedNormal
 from .uniform import Uniform
+from .von_mises import VonMises
 from .weibull import Weibull
 
 __all__ = [
@@ -56,6 +58,8 @@ __all__ = [
     "Pareto",
     "StudentT",
     "TanhNormal",
+    "TruncatedNormal",
     "Uniform",
+    "VonMises",
     "Weibull",
 ]
