@@ -21,7 +21,7 @@ from .gamma import (
     standard_gamma_grad,
 )
 from .normal import log_ndtr, log_ndtr_diff, ndtr, ndtri, ndtri_exp
-from .quadrature import gauss_legendre, normal_expectation
+from .quadrature import gauss_legendre, normal_expectation, tanh_sinh_unit
 from .student_t import student_t_cdf, student_t_icdf, student_t_log_prob
 from .tanh import atanh_clamped, clamp_open_unit, log1m_tanh_sq
 from .von_mises import (
@@ -72,6 +72,7 @@ __all__ = [
     "student_t_cdf",
     "student_t_icdf",
     "student_t_log_prob",
+    "tanh_sinh_unit",
     "von_mises_cdf",
     "von_mises_cdf_grad",
     "von_mises_icdf",

@@ -8,7 +8,7 @@ import math
 
 import torch
 
-__all__ = ["gauss_legendre", "normal_expectation"]
+__all__ = ["gauss_legendre", "normal_expectation", "tanh_sinh_unit"]
 
 
 @functools.lru_cache(maxsize=16)
@@ -26,6 +26,31 @@ def gauss_legendre(n: int, dtype: torch.dtype, device) -> tuple[torch.Tensor, to
     """Nodes and weights of the ``n``-point Gauss–Legendre rule on [−1, 1]."""
     nodes, weights = _gauss_legendre_f64(n)
     return nodes.to(dtype=dtype, device=device), weights.to(dtype=dtype, device=device)
+
+
+@functools.lru_cache(maxsize=8)
+def _tanh_sinh_f64(step: float, log_tiny: float) -> tuple[torch.Tensor, ...]:
+    # u = σ(π sinh t) and 1 − u = σ(−π sinh t), both without cancellation; the range of t
+    # stops where the smaller one would fall below the dtype's smallest normal number.
+    t_max = math.asinh(-log_tiny / math.pi)
+    n = int(t_max / step)
+    t = torch.arange(-n, n + 1, dtype=torch.float64) * step
+    s = math.pi * torch.sinh(t)
+    u, v = torch.sigmoid(s), torch.sigmoid(-s)
+    weights = step * math.pi * torch.cosh(t) * u * v
+    return u, v, weights
+
+
+def tanh_sinh_unit(dtype: torch.dtype, device, step: float = 1 / 8) -> tuple[torch.Tensor, ...]:
+    r"""``(u, 1 − u, w)``: the tanh-sinh rule on (0, 1), :math:`\int_0^1 g(u)\,du \approx
+    \sum_i w_i g(u_i)` with :math:`u = \sigma(\pi\sinh t)` on a grid of ``t`` of spacing
+    ``step`` (Takahasi & Mori 1974). The error falls like :math:`e^{-c/\text{step}}` also for
+    integrable endpoint singularities (a quantile function near 0 or 1); both ``u`` and
+    ``1 − u`` are exact to rounding down to the dtype's smallest normal number, so an integrand
+    that uses the complement near ``u = 1`` keeps its accuracy there. ``step = 1/8`` gives 97
+    nodes in float64 and 65 in float32."""
+    log_tiny = math.log(torch.finfo(dtype).tiny)
+    return tuple(x.to(dtype=dtype, device=device) for x in _tanh_sinh_f64(float(step), log_tiny))
 
 
 def normal_expectation(

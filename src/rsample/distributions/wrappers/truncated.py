@@ -37,9 +37,15 @@ bounds is below ``tiny/eps`` (a Normal truncated beyond about 36 standard deviat
 are not representable: ``rsample`` then raises ``ValueError`` under validation (without
 validation the draws pile up at the bound). Near the bound where the CDF starts, its relative
 accuracy is about ``eps·|G(a)|/|G(x) − G(a)|`` (a difference of two close tail logs; scipy's
-``truncnorm`` has the same). ``mean``, ``variance``, ``mode`` and ``entropy`` have no closed
-form for a generic base and raise ``NotImplementedError`` (as torch does for moments a family
-lacks).
+``truncnorm`` has the same).
+
+**Moments.** ``mean``, ``variance`` and ``entropy`` are integrals over the truncated quantile
+function, :math:`E[g(X)] = \int_0^1 g(Q(u))\,du`, by tanh-sinh quadrature (Takahasi & Mori
+1974) with each node's quantile taken from the accurate side (:meth:`Truncated._nodes`);
+differentiable in every parameter. A moment the base does not have (a Cauchy's mean, a
+StudentT(2)'s variance) is ``±inf`` when the interval reaches the heavy tail and the base's
+value when it reaches both. ``mode`` is the base's mode clamped into the interval, or a bound
+where the density is higher there (U-shaped and monotone bases).
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ from ... import _validation
 from ..._eager import host_reads_free
 from ...distribution import Distribution
 from ...gradients import implicit_rsample
+from ...special.quadrature import tanh_sinh_unit
 
 __all__ = ["Truncated"]
 
@@ -132,6 +139,20 @@ class Truncated(Distribution):
             reason="high <= low",
         )
 
+    def _check_resolvable(self) -> None:
+        """Sampling and the moments invert probabilities: under validation, refuse bounds so
+        deep in one tail that the dtype cannot represent them (see the module notes)."""
+        if self._validate_args:
+            _validation.check_batch(
+                type(self).__name__,
+                "low",
+                "a truncated mass that inversion can resolve in this dtype",
+                self._deep,
+                reason="both bounds lie so far in one tail that their tail probabilities "
+                "are below the smallest normal number divided by eps (sampling would "
+                "pile up at the bound; log_prob and cdf remain accurate)",
+            )
+
     def _params(self) -> tuple[torch.Tensor, ...]:
         return tuple(getattr(self.base_dist, n) for n in self._names)
 
@@ -159,16 +180,7 @@ class Truncated(Distribution):
 
     # ----------------------------------------------------------------- sampling
     def rsample(self, sample_shape=torch.Size(), *, generator=None) -> torch.Tensor:
-        if self._validate_args:
-            _validation.check_batch(
-                type(self).__name__,
-                "low",
-                "a truncated mass that sampling can resolve in this dtype",
-                self._deep,
-                reason="both bounds lie so far in one tail that their tail probabilities "
-                "are below the smallest normal number divided by eps (sampling would "
-                "pile up at the bound; log_prob and cdf remain accurate)",
-            )
+        self._check_resolvable()
         shape = self._extended_shape(sample_shape)
         dtype, device = self.low.dtype, self.low.device
         with torch.no_grad():
@@ -260,18 +272,91 @@ class Truncated(Distribution):
     # ----------------------------------------------------------------- moments
     @property
     def mean(self) -> torch.Tensor:
-        raise NotImplementedError("Truncated: no closed-form mean for a generic base")
-
-    @property
-    def mode(self) -> torch.Tensor:
-        raise NotImplementedError("Truncated: no closed-form mode for a generic base")
+        r""":math:`\int_0^1 Q(u)\,du` (``Q`` the truncated quantile, see :meth:`_nodes`);
+        ``±inf`` where the base's mean is not finite and the interval reaches its heavy tail."""
+        x, w = self._nodes()
+        return self._diverging((w * x).sum(0), self._base_moment("mean"), sign=True)
 
     @property
     def variance(self) -> torch.Tensor:
-        raise NotImplementedError("Truncated: no closed-form variance for a generic base")
+        r""":math:`\int_0^1 (Q(u) - \mu)^2 du` (no :math:`E[X^2] - \mu^2` cancellation)."""
+        x, w = self._nodes()
+        mean = (w * x).sum(0)
+        variance = (w * (x - mean).square()).sum(0)
+        return self._diverging(variance, self._base_moment("variance"), sign=False)
 
     def entropy(self) -> torch.Tensor:
-        raise NotImplementedError("Truncated: no closed-form entropy for a generic base")
+        r""":math:`-\int_0^1 \log p_T(Q(u))\,du`."""
+        x, w = self._nodes()
+        return -(w * self._quiet.log_prob(x)).sum(0) + self._log_z
+
+    @property
+    def mode(self) -> torch.Tensor:
+        """The base's mode clamped into ``[low, high]``, or the bound with the higher density
+        where that is higher (U-shaped or monotone bases); exact for unimodal bases."""
+        a, b = self._draw_lo, self._draw_hi
+        base = self._quiet
+        inner = torch.maximum(torch.minimum(base.mode, b), a)
+        candidates = torch.stack(torch.broadcast_tensors(inner, a, b))
+        finite = torch.isfinite(candidates)
+        score = base.log_prob(torch.where(finite, candidates, inner.nan_to_num()))
+        score = torch.where(finite & ~score.isnan(), score, -math.inf)
+        best = score.argmax(0, keepdim=True)
+        return candidates.gather(0, best).squeeze(0)
+
+    def _nodes(self) -> tuple[torch.Tensor, torch.Tensor]:
+        r"""``(x, w)``: truncated quantiles and weights, shape ``(2n, *batch_shape)``, with
+        :math:`E[g(X)] \approx \sum_i w_i\,g(x_i)`.
+
+        The probability range is split at the base's median (a Laplace's kink; where the
+        accurate side changes): below it :math:`x = F^{-1}(F(a) + sL)`, above it
+        :math:`x = S^{-1}(S(b) + tU)`, ``s, t`` on the tanh-sinh nodes of (0, 1)
+        (:func:`rsample.special.tanh_sinh_unit` at step 1/16: 2 × 195 quantiles in float64,
+        relative error ≤ 3e-14 where step 1/8 gave 1e-8), with :math:`L = \min(\max(\tfrac12 - F(a),
+        0), Z)`, :math:`U = \min(\max(\tfrac12 - S(b), 0), Z)` (:math:`L + U = Z`). Each
+        quantile is thus taken where its probability is at most ½, so both ends keep their
+        digits (a heavy tail's :math:`Q \sim (1 - u)^{-1/\nu}` is resolved down to tiny), and
+        the rule converges double-exponentially also with such endpoint singularities.
+        Differentiable in the base's parameters and the bounds through the quantiles."""
+        self._check_resolvable()
+        base, low, high = self._quiet, self._low, self._high
+        s, _, w = tanh_sinh_unit(low.dtype, low.device, step=1 / 16)
+        view = (-1,) + (1,) * low.dim()
+        s, w = s.reshape(view), w.reshape(view)
+        s_lo, s_hi = _support_bounds(base, low)
+        lo_edge, hi_edge = ~(self.low > s_lo), ~(self.high < s_hi)
+        stand_in = _stand_in(s_lo, s_hi, low)
+        f_a = torch.exp(_log_cdf(base, torch.where(lo_edge, stand_in, low))).masked_fill(lo_edge, 0)
+        s_b = torch.exp(_log_sf(base, torch.where(hi_edge, stand_in, high))).masked_fill(hi_edge, 0)
+        z = torch.exp(self._log_z)
+        length_lo = torch.minimum((0.5 - f_a).clamp_min(0), z)
+        length_hi = torch.minimum((0.5 - s_b).clamp_min(0), z)
+        tiny = torch.finfo(low.dtype).tiny
+        x_lo = base.icdf(torch.addcmul(f_a, s, length_lo).clamp(tiny, 0.5))
+        x_hi = _isf(base, torch.addcmul(s_b, s, length_hi).clamp(tiny, 0.5))
+        x = torch.cat(torch.broadcast_tensors(x_lo, x_hi))
+        x = torch.maximum(torch.minimum(x, self._draw_hi), self._draw_lo)
+        return x, torch.cat((w * (length_lo / z), w * (length_hi / z)))
+
+    def _base_moment(self, name: str) -> torch.Tensor | None:
+        """The base's ``mean`` or ``variance`` (None where it has none)."""
+        try:
+            return getattr(self._quiet, name)
+        except NotImplementedError:
+            return None
+
+    def _diverging(self, value, base_value, *, sign: bool) -> torch.Tensor:
+        """``value`` where the moment is finite; where the base's is not and the interval is
+        unbounded on a tail: ``+inf`` (upper tail; ``−inf`` for a mean over the lower tail
+        only), the base's own value with both tails (NaN for a Cauchy's mean)."""
+        if base_value is None:
+            return value
+        heavy = ~torch.isfinite(base_value)
+        open_hi = heavy & torch.isinf(self._high)
+        open_lo = heavy & torch.isinf(self._low)
+        one_sided = torch.where(open_lo & sign, -math.inf, math.inf)
+        out = torch.where(open_hi | open_lo, one_sided, value)
+        return torch.where(open_hi & open_lo, base_value, out)
 
     def __repr__(self) -> str:
         def short(t):
