@@ -109,7 +109,8 @@ def test_methods_match_mpmath_and_scipy(d):
 @pytest.mark.parametrize("d", [*DIMS, 1000])
 def test_variance(d):
     """diag Cov(x) = (A/κ)(1 − μ_i²) + Var(w) μ_i², Var(w) = 1 − A² − (d − 1)A/κ at 50 digits
-    (its terms cancel to O(1/κ²) for large κ); a value only (differentiating it raises)."""
+    (its terms cancel to O(1/κ²) for large κ), and its κ-derivative against mpmath's numerical
+    derivative of the same 50-digit expression."""
     mu = _unit(d, d + 1)
     for kappa in [*KAPPAS, 1e5]:
         with mp.workdps(50):
@@ -120,9 +121,23 @@ def test_variance(d):
             want = [float(a / k * (1 - q) + var_w * q) for q in m2]
         got = VonMisesFisher(torch.tensor(mu), torch.tensor(kappa, dtype=F64)).variance
         assert_close(got, want, rtol=1e-12, atol=0, label=f"variance d={d} k={kappa}")
-    kappa = torch.tensor(2.0, dtype=F64, requires_grad=True)
-    with pytest.raises(NotImplementedError, match="variance"):
-        VonMisesFisher(torch.tensor(mu), kappa).variance.sum().backward()
+    for kappa in (1e-4, 2.0, 31.0, 1e3, 1e5):  # both sides of the series/expansion switch
+        with mp.workdps(50):
+            v, k = mp.mpf(d) / 2 - 1, mp.mpf(kappa)
+
+            def ratio(t, v=v):
+                return mp.besseli(v + 1, t, maxterms=10**6) / mp.besseli(v, t, maxterms=10**6)
+
+            slope_a_k = mp.diff(lambda t: ratio(t) / t, k)
+            slope_var_w = mp.diff(lambda t: 1 - ratio(t) ** 2 - (d - 1) * ratio(t) / t, k)
+            want = [float(slope_a_k * (1 - q) + slope_var_w * q) for q in m2[: min(d, 3)]]
+        kappa_t = torch.tensor(kappa, dtype=F64, requires_grad=True)
+        variance = VonMisesFisher(torch.tensor(mu), kappa_t).variance
+        got = [
+            torch.autograd.grad(variance[i], kappa_t, retain_graph=True)[0]
+            for i in range(min(d, 3))
+        ]
+        assert_close(torch.stack(got), want, rtol=3e-11, atol=0, label=f"dvar/dκ d={d} {kappa}")
     if d > 10:
         return
     x = VonMisesFisher(torch.tensor(mu), 3.0).sample((20_000,), generator=_gen(d))

@@ -175,18 +175,16 @@ class VonMisesFisher(Distribution):
         (I - \mu\mu^\top) + \operatorname{Var}(w)\mu\mu^\top`, :math:`w = \mu^\top x`, with
         :math:`\operatorname{Var}(w) = A'(\kappa) = 1 - A^2 - \frac{d-1}\kappa A` (from
         :math:`E[xx^\top] = \frac A\kappa I + (1 - \frac{dA}\kappa)\mu\mu^\top`) evaluated
-        without its cancellation for large κ (see :mod:`rsample.special.bessel`). A value only:
-        differentiating it raises ``NotImplementedError``."""
-        kappa = self.concentration.detach()
-        order = torch.full_like(kappa, self._order)
-        with torch.no_grad():
-            a_over_k, _ = _ratio_core(order, kappa)
-            var_w = _ratio_slope_core(order, kappa)
-            mu2 = self.loc.detach().square()
-            out = a_over_k.unsqueeze(-1) * (1 - mu2) + var_w.unsqueeze(-1) * mu2
-        if torch.is_grad_enabled() and (self.loc.requires_grad or self.concentration.requires_grad):
-            return _ValueOnly.apply(out, self.loc, self.concentration)
-        return out
+        without its cancellation for large κ (see :mod:`rsample.special.bessel`).
+        Differentiable: autograd runs through the series and the Debye expansion, so
+        :math:`A''` keeps the accuracy of :math:`A'` (no difference of :math:`O(1/\kappa^2)`
+        terms)."""
+        kappa = self.concentration
+        order = torch.full_like(kappa.detach(), self._order)
+        a_over_k, _ = _ratio_core(order, kappa)
+        var_w = _ratio_slope_core(order, kappa)
+        mu2 = self.loc.square()
+        return a_over_k.unsqueeze(-1) * (1 - mu2) + var_w.unsqueeze(-1) * mu2
 
     def _kl_to_uniform(self) -> torch.Tensor:
         r""":math:`\mathrm{KL}(p \,\|\, \mathrm{Uniform}(S^{d-1})) = \kappa A - \Lambda`, formed
@@ -203,26 +201,6 @@ class VonMisesFisher(Distribution):
     def entropy(self) -> torch.Tensor:
         r""":math:`-\kappa A - \log C_d(\kappa) = \log|S^{d-1}| - \mathrm{KL}(p\,\|\,U)`."""
         return log_sphere_area(self._event_shape[0]) - self._kl_to_uniform()
-
-
-class _ValueOnly(torch.autograd.Function):
-    """Identity on a value computed without a graph, connected to the parameters so that
-    differentiating it raises instead of silently giving zero."""
-
-    @staticmethod
-    def forward(value, *params):
-        return value.clone()
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        pass
-
-    @staticmethod
-    def backward(ctx, grad):
-        raise NotImplementedError(
-            "VonMisesFisher.variance is not differentiable (its derivative in κ is not "
-            "implemented); detach the parameters"
-        )
 
 
 # ---------------------------------------------------------------------------------------------
