@@ -273,6 +273,41 @@ def test_fixed_shape_path_matches_the_cpu_path(monkeypatch, dtype):
             assert_close(s, t, rtol=tol, atol=tol, label="fixed-shape path")
 
 
+@pytest.mark.parametrize("dtype", [F64, F32])
+@pytest.mark.parametrize(
+    "loc,low,high,bulk",
+    [
+        ([0.3, -0.9, 2.5, -2.5], -1.0, 1.0, True),  # inside, near a bound, above, below
+        ([0.0, 1.0], -2.0, 5.0, True),
+        ([0.0, 0.0], -1.0, INF, False),  # an infinite bound: the tail-exact path
+        ([0.0, 0.0], 4.0, 6.0, False),  # out in the tail: the tail-exact path
+        ([0.0, 0.0], -1e-3, 1e-3, False),  # narrow: the tail-exact path
+    ],
+)
+def test_rsample_and_log_prob_matches_log_prob_with_gradients(loc, low, high, bulk, dtype):
+    """The bulk shortcut of ``rsample_and_log_prob`` gives log_prob's values and parameter
+    gradients (through the draw too), and the other cases take log_prob itself."""
+    loc_t = torch.tensor(loc, dtype=dtype)
+    scale_t = torch.linspace(0.2, 2.0, len(loc), dtype=dtype)
+
+    def run(joint: bool):
+        leaves = [loc_t.clone().requires_grad_(), scale_t.clone().requires_grad_()]
+        dist = D.TruncatedNormal(*leaves, low, high)
+        gen = torch.Generator().manual_seed(3)
+        if joint:
+            x, lp = dist.rsample_and_log_prob((40,), generator=gen)
+        else:
+            x = dist.rsample((40,), generator=gen)
+            lp = dist.log_prob(x)
+        return (lp.detach(), *torch.autograd.grad((lp + x).sum(), leaves))
+
+    bounds = (torch.tensor(low, dtype=dtype), torch.tensor(high, dtype=dtype))
+    assert (tn_module._bulk_log_z(loc_t, scale_t, *bounds) is not None) == bulk
+    tol = 1e-12 if dtype == F64 else 2e-5
+    for a, b in zip(run(True), run(False)):
+        assert_close(a, b, rtol=tol, atol=tol, label="rsample_and_log_prob")
+
+
 # ---------------------------------------------------------------------------------------------
 # tail bias of the naive inverse CDF
 # ---------------------------------------------------------------------------------------------
