@@ -14,11 +14,9 @@ and quadrature; float32; shapes, generators, ``expand``, validation, pickling,
 
 from __future__ import annotations
 
-import copy
 import functools
 import itertools
 import math
-import pickle
 
 import numpy as np
 import pytest
@@ -26,24 +24,18 @@ import torch
 from scipy import integrate, optimize, stats
 
 import rsample
+import sphere_checks
 from rsample import VonMisesFisher
 from rsample.distributions.multivariate import von_mises_fisher as vmf_module
 from rsample.testing import assert_close, assert_pathwise_gradient, assert_samples_match
+from sphere_checks import gen as _gen
+from sphere_checks import unit as _unit
 
 mp = pytest.importorskip("mpmath")
 
 F64, F32 = torch.float64, torch.float32
 DIMS = [2, 3, 5, 10, 100]
 KAPPAS = [1e-3, 0.1, 1.0, 10.0, 1e3, 1e4]
-
-
-def _gen(seed):
-    return torch.Generator().manual_seed(seed)
-
-
-def _unit(d: int, seed: int) -> np.ndarray:
-    v = np.random.default_rng(seed).standard_normal(d)
-    return v / np.linalg.norm(v)
 
 
 def _orthonormal(mu: np.ndarray) -> np.ndarray:
@@ -472,47 +464,18 @@ def test_float32_is_finite(d):
 # --------------------------------------------------------------------------- rsample_and_log_prob
 @pytest.mark.parametrize("d,kappa", [(2, 3.0), (3, 1e4), (7, 0.01), (50, 200.0)])
 def test_rsample_and_log_prob(d, kappa):
-    dist = VonMisesFisher(torch.tensor(_unit(d, 8)), torch.tensor(kappa, dtype=F64))
-    x1, lp = dist.rsample_and_log_prob((500,), generator=_gen(5))
-    x2 = dist.rsample((500,), generator=_gen(5))
-    assert torch.equal(x1, x2)
-    assert_close(lp, dist.log_prob(x1.clone()), rtol=1e-12, atol=1e-12 * kappa)
+    sphere_checks.check_rsample_and_log_prob(
+        VonMisesFisher, d, kappa, rtol=1e-12, atol=1e-12 * kappa
+    )
 
 
 # --------------------------------------------------------------------------- shapes, generators
 def test_shapes_graph_and_generator():
-    loc = torch.nn.functional.normalize(torch.randn(4, 1, 5, dtype=F64), dim=-1)
-    loc.requires_grad_()
-    kappa = torch.tensor([[0.5, 2.0, 30.0]], dtype=F64, requires_grad=True)
-    dist = VonMisesFisher(loc, kappa)
-    assert dist.batch_shape == (4, 3) and dist.event_shape == (5,)
-    drawn = dist.sample((6, 2))
-    assert drawn.shape == (6, 2, 4, 3, 5) and not drawn.requires_grad
-    assert dist.log_prob(drawn).shape == (6, 2, 4, 3)
-    assert dist.entropy().shape == (4, 3) and dist.mean.shape == (4, 3, 5)
-    x = dist.rsample((7,))
-    assert x.shape == (7, 4, 3, 5) and x.requires_grad
-    g_loc, g_k = torch.autograd.grad((x * torch.arange(5.0, dtype=F64)).sum(), (loc, kappa))
-    assert torch.isfinite(g_loc).all() and g_loc.abs().sum() > 0
-    assert torch.isfinite(g_k).all() and g_k.abs().sum() > 0
-    g1, g2 = _gen(3), _gen(3)
-    assert torch.equal(dist.sample((7,), generator=g1), dist.sample((7,), generator=g2))
-    assert torch.equal(dist.rsample(generator=g1), dist.rsample(generator=g2))
-    assert not torch.equal(dist.sample(generator=_gen(3)), dist.sample(generator=_gen(4)))
-    assert dist.has_rsample and VonMisesFisher.rsample_kind == "implicit"
-    assert isinstance(dist, torch.distributions.Distribution)
-    # a scalar concentration and a number broadcast against a batch of directions
-    assert VonMisesFisher(loc.detach(), 3.0).batch_shape == (4, 1)
+    sphere_checks.check_shapes_graph_and_generator(VonMisesFisher)
 
 
 def test_expand_is_a_view():
-    dist = VonMisesFisher(torch.tensor(_unit(4, 1)), torch.tensor(2.5, dtype=F64))
-    big = dist.expand((6, 2))
-    assert big.batch_shape == (6, 2) and big.event_shape == (4,) and type(big) is VonMisesFisher
-    assert big.loc.data_ptr() == dist.loc.data_ptr()
-    x = big.sample(generator=_gen(0)).clone()
-    assert x.shape == (6, 2, 4)
-    assert_close(big.log_prob(x), dist.log_prob(x), rtol=0, label="expanded log_prob")
+    sphere_checks.check_expand_is_a_view(VonMisesFisher)
 
 
 # --------------------------------------------------------------------------- validation
@@ -561,47 +524,18 @@ def test_out_of_support_values_raise():
 
 
 # --------------------------------------------------------------------------- interop
-def test_pickle_and_deepcopy():
-    dist = VonMisesFisher(torch.tensor([[0.6, 0.8, 0.0], [0.0, 0.0, 1.0]], dtype=F64), 3.0)
-    x = dist.sample((3,)).clone()
-    for clone in (pickle.loads(pickle.dumps(dist)), copy.deepcopy(dist)):
-        assert type(clone) is VonMisesFisher and clone.event_shape == (3,)
-        assert torch.equal(clone.log_prob(x), dist.log_prob(x))
+def test_pickle_deepcopy_and_torch_save():
+    sphere_checks.check_round_trips(VonMisesFisher)
 
 
 def test_torch_compile_fullgraph():
     """rsample (the fixed-shape sampler path), log_prob and the implicit backward (quadrature);
     the Bessel functions take their dense two-method path."""
-    d = 4
-    torch._dynamo.reset()
-
-    def step(loc, kappa):
-        dist = VonMisesFisher(loc, kappa)
-        x = dist.rsample((8,))
-        return x, dist.log_prob(x)
-
-    compiled = torch.compile(step, fullgraph=True, backend="eager")
-    loc = torch.nn.functional.normalize(torch.randn(2, d), dim=-1).requires_grad_()
-    kappa = torch.tensor([0.3, 20.0], requires_grad=True)
-    x, lp = compiled(loc, kappa)
-    assert x.shape == (8, 2, d) and lp.shape == (8, 2) and torch.isfinite(lp).all()
-    (x.sum() + lp.sum()).backward()
-    assert torch.isfinite(loc.grad).all() and torch.isfinite(kappa.grad).all()
+    sphere_checks.check_torch_compile_fullgraph(VonMisesFisher)
 
 
 def test_vmap_of_log_prob_and_entropy():
-    loc = torch.nn.functional.normalize(torch.randn(3, 4, dtype=F64), dim=-1)
-    kappa = torch.tensor([0.5, 40.0, 3.0], dtype=F64)
-    x = VonMisesFisher(loc, kappa).sample(generator=_gen(2))
-
-    def fn(m, k, v):
-        dist = VonMisesFisher(m, k, validate_args=False)
-        return dist.log_prob(v), dist.entropy()
-
-    lp, h = torch.func.vmap(fn)(loc, kappa, x)
-    dist = VonMisesFisher(loc, kappa)
-    assert_close(lp, dist.log_prob(x), rtol=1e-15, label="vmap log_prob")
-    assert_close(h, dist.entropy(), rtol=1e-15, label="vmap entropy")
+    sphere_checks.check_vmap_of_log_prob_and_entropy(VonMisesFisher)
 
 
 def test_torch_kl_registry_finds_the_uniform_pair():
