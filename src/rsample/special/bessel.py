@@ -59,6 +59,7 @@ import torch
 from .._eager import host_reads_free
 from ._inputs import guard_double_backward
 from ._inputs import prepare as _prepare
+from .stirling import log_gamma_remainder
 
 __all__ = ["bessel_ratio", "bessel_ratio_1m", "log_iv", "log_iv_normalized", "log_ive"]
 
@@ -298,17 +299,6 @@ def _log_ive_core(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return torch.where(x == math.inf, -math.inf, out)
 
 
-# Stirling: log Γ(v+1) − (v + ½) log v + v − ½ log 2π ~ Σ_k B_2k/(2k(2k−1) v^(2k−1)), B_2 … B_16
-_STIRLING = (
-    1 / 12,
-    -1 / 360,
-    1 / 1260,
-    -1 / 1680,
-    1 / 1188,
-    -691 / 360360,
-    1 / 156,
-    -3617 / 122400,
-)
 _V_STIRLING = 10.0  # the series' first omitted term is < 2e-18 from here on
 
 
@@ -326,16 +316,12 @@ def _asymptotic_log_hyp(v: torch.Tensor, x: torch.Tensor, k_max: int) -> torch.T
     vs = v.clamp_min(_V_STIRLING)
     excess = x * x / (s + vs)  # s − v
     inv = vs.reciprocal()
-    w = inv * inv
-    stirling = torch.full_like(vs, _STIRLING[-1])
-    for c in reversed(_STIRLING[:-1]):
-        stirling = stirling * w + c
     combined = (
         excess
         - vs * torch.log1p(excess * inv / 2)
         - 0.25 * torch.log1p((x * inv).square())
         + torch.log1p(su)
-        + stirling * inv
+        + log_gamma_remainder(vs, 8)  # log Γ(v+1) − (v + ½) log v + v − ½ log 2π
     )
     ds = v * v / (s + x)  # s − x, as in _asymptotic_log_ive
     log_ive = ds - v * torch.log1p((v + ds) / x) - _HALF_LOG_2PI - 0.5 * torch.log(s)

@@ -70,6 +70,7 @@ import torch.autograd.forward_ad as fwAD
 from ._inputs import bernoulli_numbers as _bernoulli
 from ._inputs import guard_double_backward
 from ._inputs import prepare as _prepare
+from .stirling import log_gamma_remainder
 
 __all__ = [
     "betainc",
@@ -124,13 +125,6 @@ _PLANS = {
 # ---------------------------------------------------------------------------------------------
 # Constant tables (exact arithmetic at import)
 # ---------------------------------------------------------------------------------------------
-
-
-@functools.cache
-def _stirling_coeffs(k_max: int) -> tuple[float, ...]:
-    """lgamma(z) − ((z−½)log z − z + ½log 2π) = Σ_k c_k z^{1−2k}, c_k = B_{2k}/(2k(2k−1))."""
-    bern = _bernoulli(2 * k_max)
-    return tuple(float(bern[2 * k] / (2 * k * (2 * k - 1))) for k in range(1, k_max + 1))
 
 
 @functools.cache
@@ -233,8 +227,7 @@ def _softplus(v: torch.Tensor) -> torch.Tensor:
 def _stirling_corr(z: torch.Tensor, plan: _Plan) -> torch.Tensor:
     """lgamma(z) − ((z − ½)log z − z + ½ log 2π) for z ≥ 8 (Stirling series, absolutely
     accurate there: the terms decrease to below 1e-17)."""
-    w = z.reciprocal()
-    return w * _horner(w * w, _stirling_coeffs(plan.stirling))
+    return log_gamma_remainder(z, plan.stirling)
 
 
 def _rlog(u: torch.Tensor, log_q: torch.Tensor, plan: _Plan) -> torch.Tensor:

@@ -41,14 +41,17 @@ import math
 import torch
 
 from ...kl import register_kl
+from ...special.stirling import stirling_coefficients
 from ._kl import _expm1_minus_x, _full_inf, _log_positive, _ratio, _x_minus_log1p
 from .exponential import Exponential
 from .gamma import Gamma
 from .gumbel import Gumbel
-from .inverse_gamma import _STIRLING, HALF_LOG_2PI, STIRLING_MIN, InverseGamma, stirling_mu
+from .inverse_gamma import HALF_LOG_2PI, STIRLING_MIN, InverseGamma, stirling_mu
 from .laplace import Laplace
 from .normal import Normal
 from .uniform import Uniform
+
+_STIRLING = stirling_coefficients(10)
 
 _SHIFT = 10  # arguments below STIRLING_MIN are shifted up by this many unit steps
 _N_TERMS = 8  # Stirling terms in the Bregman series (x ≥ 10: the 9th is < 1e-16 of the sum)

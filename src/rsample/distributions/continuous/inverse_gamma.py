@@ -30,26 +30,13 @@ from torch.distributions import constraints
 from ...distribution import Distribution
 from ...gradients import implicit_rsample
 from ...special import gammaincc, gammainccinv, standard_gamma_grad
+from ...special.stirling import log_gamma_remainder_and_slope
 from .gamma import standard_gamma_rsample
 
 __all__ = ["InverseGamma"]
 
 HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 STIRLING_MIN = 10.0  # the Stirling series below is used for arguments ≥ this
-# μ(x) = Σ_k c_k x^{1−2k}, c_k = B_{2k}/(2k(2k−1)) (Abramowitz & Stegun 6.1.40): ten terms give
-# ~1e-17 relative at x = 10.
-_STIRLING = (
-    1 / 12,
-    -1 / 360,
-    1 / 1260,
-    -1 / 1680,
-    1 / 1188,
-    -691 / 360360,
-    1 / 156,
-    -3617 / 122400,
-    43867 / 244188,
-    -174611 / 125400,
-)
 
 
 class InverseGamma(Distribution):
@@ -211,17 +198,9 @@ def unsaturated(x: torch.Tensor) -> torch.Tensor:
 
 
 def stirling_mu(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""``(μ(x), μ'(x))`` for ``x ≥ 10``: :math:`\mu(x) = \log\Gamma(x) - (x - \tfrac12)\log x
-    + x - \tfrac12\log 2\pi = \sum_k c_k x^{1-2k}` and its derivative
-    (:math:`\psi(x) = \log x - \tfrac1{2x} + \mu'(x)`)."""
-    inv = x.reciprocal()
-    inv2 = inv.square()
-    mu = torch.full_like(x, _STIRLING[-1])
-    dmu = torch.full_like(x, (1 - 2 * len(_STIRLING)) * _STIRLING[-1])
-    for k in range(len(_STIRLING) - 1, 0, -1):
-        mu = mu * inv2 + _STIRLING[k - 1]
-        dmu = dmu * inv2 + (1 - 2 * k) * _STIRLING[k - 1]
-    return mu * inv, dmu * inv2
+    r"""``(μ(x), μ'(x))`` for ``x ≥ 10``: the Stirling remainder of :math:`\log\Gamma` and its
+    derivative (:func:`rsample.special.stirling.log_gamma_remainder_and_slope`)."""
+    return log_gamma_remainder_and_slope(x)
 
 
 def digamma_difference(big: torch.Tensor, small: torch.Tensor) -> torch.Tensor:
