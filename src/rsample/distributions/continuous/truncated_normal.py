@@ -262,8 +262,13 @@ class _LogProb(torch.autograd.Function):
         big = big_finite(dtype)
         kappa = torch.maximum(torch.maximum(alpha, -beta), torch.zeros_like(alpha))
         a_c, b_c = alpha.clamp(-big, big), beta.clamp(-big, big)
-        r_a = torch.exp(-0.5 * (a_c - kappa) * (a_c + kappa) - LOG_SQRT_2PI - log_z)
-        r_b = torch.exp(-0.5 * (b_c - kappa) * (b_c + kappa) - LOG_SQRT_2PI - log_z)
+        # α + κ = −width below the mean and β − κ = width above it, from the unrounded bounds:
+        # (low − μ)/σ and (high − μ)/σ can round to one number (σ = 1e-20 in float32).
+        width = ((high - low) / scale).to(dtype)
+        a_plus_k = torch.where(beta < 0, -width, a_c + kappa)
+        b_minus_k = torch.where(alpha > 0, width, b_c - kappa)
+        r_a = torch.exp(-0.5 * (a_c - kappa) * a_plus_k - LOG_SQRT_2PI - log_z)
+        r_b = torch.exp(-0.5 * b_minus_k * (b_c + kappa) - LOG_SQRT_2PI - log_z)
         g = torch.where((value < low) | (value > high), 0.0, g) / scale.to(dtype)
         z = (value - loc) / scale
         grads = [None] * 5
@@ -292,6 +297,8 @@ def _bulk_log_z(loc, scale, low, high) -> torch.Tensor | None:
         return None
     if not all(bool(torch.isfinite(_compact(b)).all()) for b in (low, high)):
         return None  # an infinite bound would put 0·∞ into the gradient of (bound − μ)/σ
+    if _guarded(scale):
+        return None  # float32 scales so tiny that z/σ overflows in the backward
     alpha = (low - loc) / scale
     beta = (high - loc) / scale
     with torch.no_grad():  # the lower frame's orientation, as constant weights 1 and 0
@@ -302,8 +309,9 @@ def _bulk_log_z(loc, scale, low, high) -> torch.Tensor | None:
     mass = p_hi - torch.special.ndtr(keep * alpha - swap * beta)
     with torch.no_grad():
         margin = torch.minimum(hi + 3, mass - 0.25 * p_hi)
-        if margin.numel() and float(margin.min()) < 0:
-            return None
+        finite = torch.isfinite(alpha).all() & torch.isfinite(beta).all()
+        if margin.numel() and not (bool(finite) and float(margin.min()) >= 0):
+            return None  # (NaN margins included)
     return torch.log(mass)
 
 
