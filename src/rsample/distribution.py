@@ -139,7 +139,7 @@ class Distribution(_td.Distribution):
                 continue
             if param in self.__dict__:
                 value = self.__dict__[param]
-            elif isinstance(getattr(cls, param, None), property):
+            elif _is_plain_property(cls, param):
                 value = getattr(self, param)  # a parameter derived from stored ones (Chi2.df)
             else:
                 continue  # not given (one of several parameterizations), or lazily computed
@@ -205,8 +205,10 @@ class Distribution(_td.Distribution):
         cls = type(self)
         new = _instance if _instance is not None else cls.__new__(cls)
         for key, value in self.__dict__.items():
-            if key in ("_batch_shape", "_event_shape", *self._draw_state) or _is_lazy(cls, key):
+            if key in ("_batch_shape", "_event_shape", *self._draw_state):
                 continue
+            if _is_lazy(cls, key) and key not in self.arg_constraints:
+                continue  # recomputed on demand; a parameter (probs or logits) is expanded
             event_dim = self._param_event_dim(key)
             if event_dim is not None and isinstance(value, torch.Tensor):
                 new.__dict__[key] = value.expand(
@@ -312,6 +314,16 @@ def _lazy_names(cls) -> frozenset[str]:
 
 def _is_lazy(cls, key: str) -> bool:
     return key in _lazy_names(cls)
+
+
+def _is_plain_property(cls, key: str) -> bool:
+    """Whether ``cls`` defines ``key`` as a ``property`` that is not lazily cached (reading
+    ``getattr(cls, key)`` would not do: torch's ``lazy_property`` then poses as a property)."""
+    for klass in cls.__mro__:
+        if key in vars(klass):
+            attr = vars(klass)[key]
+            return isinstance(attr, property) and not isinstance(attr, lazy_property)
+    return False
 
 
 def _short(value) -> str:
