@@ -13,6 +13,7 @@ import math
 import torch
 from torch.distributions import constraints
 
+from ... import _random
 from ...distribution import Distribution
 from .normal import HALF_LOG_2PI
 
@@ -34,7 +35,7 @@ class HalfNormal(Distribution):
 
     def _noise(self, sample_shape, generator):
         shape = self._extended_shape(sample_shape)
-        return torch.randn(
+        return _random.normal(
             shape, dtype=self.scale.dtype, device=self.scale.device, generator=generator
         )
 

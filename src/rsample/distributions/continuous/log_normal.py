@@ -13,6 +13,7 @@ import math
 import torch
 from torch.distributions import constraints
 
+from ... import _random
 from ...distribution import Distribution
 from ...special import log_ndtr, ndtr, ndtri
 from .normal import HALF_LOG_2PI, Normal
@@ -38,7 +39,9 @@ class LogNormal(Distribution):
 
     def _noise(self, sample_shape, generator):
         shape = self._extended_shape(sample_shape)
-        return torch.randn(shape, dtype=self.loc.dtype, device=self.loc.device, generator=generator)
+        return _random.normal(
+            shape, dtype=self.loc.dtype, device=self.loc.device, generator=generator
+        )
 
     def rsample(self, sample_shape=torch.Size(), *, generator=None):
         return torch.addcmul(self.loc, self._noise(sample_shape, generator), self.scale).exp()

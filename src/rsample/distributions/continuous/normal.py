@@ -13,6 +13,7 @@ import math
 
 import torch
 
+from ... import _random
 from ..._scalars import const
 from ...special import log_ndtr, ndtr, ndtri
 from ._loc_scale import LocationScale
@@ -40,7 +41,9 @@ class Normal(LocationScale):
         return super().rsample(sample_shape, generator=generator)
 
     def _std_noise(self, shape, generator):
-        return torch.randn(shape, dtype=self.loc.dtype, device=self.loc.device, generator=generator)
+        return _random.normal(
+            shape, dtype=self.loc.dtype, device=self.loc.device, generator=generator
+        )
 
     def _std_log_prob(self, z):
         return -0.5 * z.square() - HALF_LOG_2PI

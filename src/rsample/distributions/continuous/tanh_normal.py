@@ -29,7 +29,7 @@ import numbers
 import torch
 from torch.distributions import constraints
 
-from ... import _validation
+from ... import _random, _validation
 from ..._scalars import const
 from ...distribution import Distribution
 from ...special import (
@@ -111,7 +111,9 @@ class TanhNormal(Distribution):
     # ----------------------------------------------------------------- sampling
     def _noise(self, sample_shape, generator):
         shape = self._extended_shape(sample_shape)
-        return torch.randn(shape, dtype=self.loc.dtype, device=self.loc.device, generator=generator)
+        return _random.normal(
+            shape, dtype=self.loc.dtype, device=self.loc.device, generator=generator
+        )
 
     def rsample(self, sample_shape=torch.Size(), *, generator=None):
         u = torch.addcmul(self.loc, self._noise(sample_shape, generator), self.scale)

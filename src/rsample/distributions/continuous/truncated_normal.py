@@ -53,7 +53,7 @@ import math
 import torch
 from torch.distributions import constraints
 
-from ... import _validation
+from ... import _random, _validation
 from ..._eager import host_reads_free
 from ..._scalars import const
 from ...distribution import Distribution
@@ -126,7 +126,7 @@ class TruncatedNormal(Distribution):
         params = (self.loc, self.scale, self.low, self.high)
         dtype = self.loc.dtype
         work = torch.float32 if dtype in _HALF_TYPES else dtype
-        u = torch.rand(shape, dtype=work, device=self.loc.device, generator=generator)
+        u = _random.uniform(shape, dtype=work, device=self.loc.device, generator=generator)
         u = u.clamp_min_(torch.finfo(work).eps / 4)  # rand's 0 → half its smallest step
         if torch.is_grad_enabled() and any(p.requires_grad for p in params):
             x = apply_function(_Draw, *params, u)[0]

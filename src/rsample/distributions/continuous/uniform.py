@@ -12,7 +12,7 @@ import math
 import torch
 from torch.distributions import constraints
 
-from ... import _validation
+from ... import _random, _validation
 from ...distribution import Distribution
 
 __all__ = ["Uniform"]
@@ -45,7 +45,9 @@ class Uniform(Distribution):
 
     def rsample(self, sample_shape=torch.Size(), *, generator=None):
         shape = self._extended_shape(sample_shape)
-        u = torch.rand(shape, dtype=self.low.dtype, device=self.low.device, generator=generator)
+        u = _random.uniform(
+            shape, dtype=self.low.dtype, device=self.low.device, generator=generator
+        )
         return torch.addcmul(self.low, u, self.high - self.low)
 
     def rsample_and_log_prob(self, sample_shape=torch.Size(), *, generator=None):

@@ -15,7 +15,7 @@ import math
 
 import torch
 
-from ... import constraints
+from ... import _random, constraints
 from ...distribution import Distribution, _common_dtype_device
 from ...special.quadrature import _gauss_legendre_f64
 
@@ -31,7 +31,7 @@ def log_sphere_area(d: int) -> float:
 def uniform_directions(shape, d: int, dtype, device, generator) -> torch.Tensor:
     """``shape + (d,)`` unit vectors, uniform on :math:`S^{d-1}` (normalized Gaussians; for
     ``d = 1`` a random sign)."""
-    g = torch.randn((*shape, d), dtype=dtype, device=device, generator=generator)
+    g = _random.normal((*shape, d), dtype=dtype, device=device, generator=generator)
     norm = torch.linalg.vector_norm(g, dim=-1, keepdim=True)
     return g / norm.clamp_min(torch.finfo(dtype).tiny)
 

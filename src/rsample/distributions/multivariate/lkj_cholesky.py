@@ -39,6 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch.distributions import constraints
 
+from ... import _random
 from ...distribution import Distribution
 from ..continuous.beta import Beta
 
@@ -86,7 +87,7 @@ class LKJCholesky(Distribution):
         shape = t.shape[:-1]
         tiny = torch.finfo(t.dtype).tiny
         # Strict lower triangle of standard normals: row i holds the i coordinates of u_i.
-        z = torch.randn((*shape, d, d), dtype=t.dtype, device=t.device, generator=generator)
+        z = _random.normal((*shape, d, d), dtype=t.dtype, device=t.device, generator=generator)
         z = z.tril_(-1)
         inv_norm = z[..., 1:, :].square().sum(-1).clamp_min(tiny).rsqrt()
         # √y = exp(−softplus(−t)/2), √(1 − y) = exp(−softplus(t)/2): no 1 − y is ever formed.

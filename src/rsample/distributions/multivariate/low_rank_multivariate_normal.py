@@ -22,7 +22,7 @@ import torch
 from torch.distributions import constraints
 from torch.distributions.utils import lazy_property
 
-from ... import _validation
+from ... import _random, _validation
 from ...distribution import Distribution
 from ...kl import register_kl
 from .multivariate_normal import (
@@ -146,7 +146,7 @@ class LowRankMultivariateNormal(Distribution):
         shape = self._extended_shape(sample_shape)
         options = {"dtype": self.loc.dtype, "device": self.loc.device, "generator": generator}
         rank = self._unbroadcasted_cov_factor.shape[-1]
-        return torch.randn((*shape[:-1], rank), **options), torch.randn(shape, **options)
+        return _random.normal((*shape[:-1], rank), **options), _random.normal(shape, **options)
 
     # ----------------------------------------------------------------- scoring
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:

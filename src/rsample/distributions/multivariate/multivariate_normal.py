@@ -18,7 +18,7 @@ import torch
 from torch.distributions import constraints
 from torch.distributions.utils import lazy_property
 
-from ... import _validation
+from ... import _random, _validation
 from ...distribution import Distribution, _common_dtype_device
 from ...kl import register_kl
 
@@ -136,7 +136,9 @@ class MultivariateNormal(Distribution):
 
     def _noise(self, sample_shape, generator) -> torch.Tensor:
         shape = self._extended_shape(sample_shape)
-        return torch.randn(shape, dtype=self.loc.dtype, device=self.loc.device, generator=generator)
+        return _random.normal(
+            shape, dtype=self.loc.dtype, device=self.loc.device, generator=generator
+        )
 
     # ----------------------------------------------------------------- scoring
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:

@@ -54,7 +54,7 @@ import math
 
 import torch
 
-from ... import constraints
+from ... import _random, constraints
 from ..._eager import host_reads_free
 from ...distribution import Distribution
 from ...gradients import implicit_rsample
@@ -213,7 +213,7 @@ def _half_angle_d3(kappa: torch.Tensor, generator):
     :math:`y = -\mathrm{log1p}(u\,\mathrm{expm1}(-2\kappa))/\kappa` and
     :math:`2 - y = \mathrm{log1p}((1-u)\,\mathrm{expm1}(2\kappa))/\kappa`, each used on its own
     side of :math:`w = 0` (the second only arises for κ < 40, where it cannot overflow)."""
-    u = torch.rand(kappa.shape, dtype=kappa.dtype, device=kappa.device, generator=generator)
+    u = _random.uniform(kappa.shape, dtype=kappa.dtype, device=kappa.device, generator=generator)
     y = -torch.log1p(u * torch.expm1(-2 * kappa)) / kappa
     capped = kappa.clamp(max=40.0)
     z = torch.log1p((1 - u) * torch.expm1(2 * capped)) / capped

@@ -33,7 +33,7 @@ import torch
 from torch.distributions import constraints
 from torch.distributions.utils import lazy_property
 
-from ... import _validation
+from ... import _random, _validation
 from ...distribution import Distribution
 from ..continuous.gamma import standard_gamma_rsample
 from .multivariate_normal import (
@@ -171,7 +171,7 @@ class Wishart(Distribution):
         shape = self._extended_shape(sample_shape)[:-1]  # sample + batch + (p,)
         g = standard_gamma_rsample(self._half_dfs(), shape, generator=generator)
         i, j = torch.tril_indices(p, p, -1, device=df.device)
-        z = torch.randn(
+        z = _random.normal(
             (*shape[:-1], i.numel()), dtype=df.dtype, device=df.device, generator=generator
         )
         A = torch.diag_embed((2 * g).sqrt())

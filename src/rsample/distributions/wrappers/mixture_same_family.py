@@ -53,7 +53,7 @@ import torch
 import torch.distributions as _td
 from torch.distributions import constraints
 
-from ... import _validation
+from ... import _random, _validation
 from ..._eager import host_reads_free
 from ...distribution import Distribution, _is_lazy
 from ...gradients import implicit_rsample
@@ -222,11 +222,8 @@ class MixtureSameFamily(Distribution):
         mix = self._mixture_distribution
         probs = mix.__dict__.get("probs")  # exp(logits) is cheaper than softmax for small K
         cum = (probs if probs is not None else mix.logits.exp()).detach().cumsum(-1)
-        u = torch.rand(
-            sample_shape + self.batch_shape,
-            dtype=cum.dtype,
-            device=cum.device,
-            generator=generator,
+        u = _random.uniform(
+            sample_shape + self.batch_shape, dtype=cum.dtype, device=cum.device, generator=generator
         )
         u = (u * cum[..., -1]).unsqueeze(-1)
         return (cum[..., :-1] <= u).sum(-1)

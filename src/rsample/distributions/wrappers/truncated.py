@@ -57,7 +57,7 @@ import torch
 import torch.distributions as _td
 from torch.distributions import constraints
 
-from ... import _validation
+from ... import _random, _validation
 from ..._eager import host_reads_free
 from ...distribution import Distribution
 from ...gradients import implicit_rsample
@@ -184,7 +184,7 @@ class Truncated(Distribution):
         shape = self._extended_shape(sample_shape)
         dtype, device = self.low.dtype, self.low.device
         with torch.no_grad():
-            u = torch.rand(shape, dtype=dtype, device=device, generator=generator)
+            u = _random.uniform(shape, dtype=dtype, device=device, generator=generator)
             # Keep u off 0 (torch.rand's grid includes it): on an infinite lower bound the
             # quantile at 0 is −inf.
             u = u.clamp_min_(torch.finfo(dtype).eps / 4)
