@@ -1,15 +1,12 @@
-import os
-
 import pytest
 import torch
 
 
 def pytest_configure(config):
-    """Under xdist (``make test`` runs two workers on two cores) each worker gets one intra-op
-    thread: two workers with two threads each oversubscribe the cores, and torch's parallel
-    kernels on tensors just above its grain size then run 10–80× slower."""
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        torch.set_num_threads(1)
+    """One intra-op thread: ``make test`` runs two xdist workers on two cores, and two workers
+    with two threads each oversubscribe them (torch's parallel kernels on tensors just above
+    its grain size then run 10–80× slower); the tests' tensors are small anyway."""
+    torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)

@@ -78,6 +78,23 @@ DEDICATED_TESTS: set = {
         "TransformedDistribution",
         "Truncated",
         "MixtureSameFamily",
+        # discrete families: tests/discrete_checks.py and tests/distributions/discrete/
+        "Bernoulli",
+        "Binomial",
+        "Categorical",
+        "Geometric",
+        "Multinomial",
+        "NegativeBinomial",
+        "OneHotCategorical",
+        "OneHotCategoricalStraightThrough",
+        "Poisson",
+        # relaxations: tests/distributions/discrete/test_relaxed_{bernoulli,categorical}.py
+        "LogitRelaxedBernoulli",
+        "RelaxedBernoulli",
+        "RelaxedBernoulliStraightThrough",
+        "ExpRelaxedCategorical",
+        "RelaxedOneHotCategorical",
+        "RelaxedOneHotCategoricalStraightThrough",
     )
     if hasattr(D, name)
 }
