@@ -174,4 +174,8 @@ def _student_t_sample_grad(t, df, g1, e):
     r"""``∂t/∂ν`` of :math:`t = Z\sqrt{(\nu/2)/G}`: :math:`\tfrac t4\,(2/\nu - d\log G/da)`,
     ``a = ν/2`` (0 where the draw saturated); the bracket is formed before multiplying by ``t``."""
     bracket = 2 / df - dlog_gamma(0.5 * df, g1, e)
-    return torch.where(unsaturated(t), 0.25 * t * bracket, 0.0), None, None
+    # Capped at the largest float: a draw whose loc + scale·t then overflows and is clamped
+    # passes a zero gradient here, and 0·inf would be NaN.
+    big = torch.finfo(t.dtype).max
+    slope = (0.25 * t * bracket).clamp(-big, big)
+    return torch.where(unsaturated(t), slope, 0.0), None, None
