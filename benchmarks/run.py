@@ -119,8 +119,27 @@ def write_results(rows: list[dict], quick: bool, path: Path = RESULTS) -> None:
         "",
         *markdown_table(rows),
         "",
+        *estimator_section(),
     ]
     path.write_text("\n".join(lines))
+
+
+ESTIMATORS = HERE / "ESTIMATORS.md"
+
+
+def estimator_section() -> list[str]:
+    """The gradient-estimator quality tables (``python -m benchmarks.estimator_quality``, a
+    separate, minutes-long run that writes ESTIMATORS.md), one heading level down."""
+    if not ESTIMATORS.exists():
+        return []
+    body = ESTIMATORS.read_text().splitlines()[1:]  # without its title
+    return [
+        "## Gradient estimators: bias and variance on the toy problems",
+        "",
+        "Copied from [ESTIMATORS.md](ESTIMATORS.md) (plot: [estimators.png](estimators.png)).",
+        *("#" + line if line.startswith("#") else line for line in body),
+        "",
+    ]
 
 
 def keep_freed_memory() -> bool:

@@ -267,3 +267,29 @@ def race(raw: torch.Tensor, shape: torch.Size, given: str, generator) -> torch.T
         u.clamp_min_(torch.finfo(u.dtype).tiny).log_()
         return torch.div(raw, u, out=u).argmin(-1)
     return (raw / torch.log(u.clamp_min(torch.finfo(u.dtype).tiny))).argmin(-1)
+
+
+class CategoricalParams:
+    """``probs``, ``logits`` and the parameter tensor of a family built on a Categorical
+    ``_categorical`` (OneHotCategorical, Multinomial)."""
+
+    _categorical: Categorical
+
+    @property
+    def _param(self) -> torch.Tensor:
+        return self._categorical._param
+
+    @property
+    def param_shape(self) -> torch.Size:
+        return self._categorical.param_shape
+
+    @property
+    def probs(self) -> torch.Tensor:
+        return self._categorical.probs
+
+    @property
+    def logits(self) -> torch.Tensor:
+        return self._categorical.logits
+
+    def _new(self, *args, **kwargs):
+        return self._categorical._new(*args, **kwargs)

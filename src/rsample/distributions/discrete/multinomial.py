@@ -42,7 +42,7 @@ from torch.distributions import constraints
 from ... import _validation
 from ...distribution import Distribution
 from .binomial import binomial_log_pmf
-from .categorical import Categorical, complement_probs, validate_raw
+from .categorical import Categorical, CategoricalParams, complement_probs, validate_raw
 from .poisson import _GRID, _plain_ok, bd0, lattice_sum, stirlerr
 
 __all__ = ["Multinomial"]
@@ -51,7 +51,7 @@ _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 _INVERSION_MAX = 64  # inverse transform while n ≤ 64 K, conditional binomials above
 
 
-class Multinomial(Distribution):
+class Multinomial(CategoricalParams, Distribution):
     """Multinomial distribution: ``total_count`` draws over the categories of the last dim."""
 
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
@@ -109,25 +109,6 @@ class Multinomial(Distribution):
         return f"{type(self).__name__}(total_count={self.total_count}, {cat._given}: {shape})"
 
     # ----------------------------------------------------------------- parameters
-    @property
-    def _param(self) -> torch.Tensor:
-        return self._categorical._param
-
-    @property
-    def param_shape(self) -> torch.Size:
-        return self._categorical.param_shape
-
-    @property
-    def probs(self) -> torch.Tensor:
-        return self._categorical.probs
-
-    @property
-    def logits(self) -> torch.Tensor:
-        return self._categorical.logits
-
-    def _new(self, *args, **kwargs):
-        return self._categorical._new(*args, **kwargs)
-
     # ----------------------------------------------------------------- sampling
     def sample(self, sample_shape=torch.Size(), *, generator=None) -> torch.Tensor:
         shape = self._extended_shape(sample_shape)

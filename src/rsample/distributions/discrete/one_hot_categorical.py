@@ -19,12 +19,12 @@ import torch
 from torch.distributions import constraints
 
 from ...distribution import Distribution
-from .categorical import Categorical, complement_probs, validate_raw
+from .categorical import Categorical, CategoricalParams, complement_probs, validate_raw
 
 __all__ = ["OneHotCategorical", "OneHotCategoricalStraightThrough"]
 
 
-class OneHotCategorical(Distribution):
+class OneHotCategorical(CategoricalParams, Distribution):
     """One-hot categorical with ``probs`` or ``logits`` over the last dimension."""
 
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
@@ -57,25 +57,6 @@ class OneHotCategorical(Distribution):
         return f"{type(self).__name__}({cat._given}: {tuple(cat._raw.shape)})"
 
     # ----------------------------------------------------------------- parameters
-    @property
-    def _param(self) -> torch.Tensor:
-        return self._categorical._param
-
-    @property
-    def param_shape(self) -> torch.Size:
-        return self._categorical.param_shape
-
-    @property
-    def probs(self) -> torch.Tensor:
-        return self._categorical.probs
-
-    @property
-    def logits(self) -> torch.Tensor:
-        return self._categorical.logits
-
-    def _new(self, *args, **kwargs):
-        return self._categorical._new(*args, **kwargs)
-
     # ----------------------------------------------------------------- sampling
     def sample(self, sample_shape=torch.Size(), *, generator=None) -> torch.Tensor:
         with torch.no_grad():
