@@ -18,6 +18,7 @@ import torch
 import torch.distributions as td
 from scipy import special, stats
 
+import relaxed_checks
 import rsample
 from rsample import LogitRelaxedBernoulli, RelaxedBernoulli, RelaxedBernoulliStraightThrough
 from rsample.distributions.discrete.relaxed_bernoulli import min_temperature
@@ -26,7 +27,6 @@ from rsample.testing import (
     assert_pathwise_gradient,
     assert_samples_match,
     quadrature_expectation,
-    round_trips,
 )
 
 F32, F64 = torch.float32, torch.float64
@@ -432,30 +432,12 @@ def test_out_of_support_values_raise():
 @pytest.mark.parametrize("cls", CLASSES)
 def test_pickle_and_copies(cls):
     dist = cls(torch.tensor(0.4, dtype=F64), probs=torch.tensor([0.2, 0.7], dtype=F64))
-    x = dist.sample((3,), generator=_gen(0))
-    for clone in round_trips(dist):
-        assert type(clone) is cls
-        assert torch.equal(clone.sample((3,), generator=_gen(0)), x)
-        assert torch.equal(clone.log_prob(x.clone()), dist.log_prob(x.clone()))
+    relaxed_checks.check_round_trips(dist)
 
 
 @pytest.mark.parametrize("cls", CLASSES)
 def test_torch_compile_fullgraph(cls):
-    torch._dynamo.reset()
-
-    def step(t, logits):
-        dist = cls(t, logits=logits)
-        x = dist.rsample((8,))
-        _, lp = dist.rsample_and_log_prob((8,))
-        return x, dist.log_prob(x) + lp
-
-    compiled = torch.compile(step, fullgraph=True, backend="eager")
-    logits = torch.tensor([0.3, -1.2, 2.0], requires_grad=True)
-    t = torch.tensor(0.6, requires_grad=True)
-    x, lp = compiled(t, logits)
-    assert x.shape == (8, 3) and lp.shape == (8, 3) and torch.isfinite(lp).all()
-    (x.sum() + lp.sum()).backward()
-    assert torch.isfinite(logits.grad).all() and torch.isfinite(t.grad).all()
+    relaxed_checks.check_torch_compile_fullgraph(cls, torch.tensor([0.3, -1.2, 2.0]), (8, 3))
 
 
 def test_vmap_of_log_prob():
