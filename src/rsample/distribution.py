@@ -106,19 +106,7 @@ class Distribution(_td.Distribution):
         tensors are promoted to the default floating dtype, as arithmetic with a float would.
         Shapes that do not broadcast raise a ``ValueError`` naming every shape.
         """
-        tensors = [v for v in params.values() if isinstance(v, torch.Tensor)]
-        dtype, device = _common_dtype_device(tensors)
-        values = []
-        for name, value in params.items():
-            if isinstance(value, torch.Tensor):
-                values.append(value if value.dtype == dtype else value.to(dtype))
-            elif isinstance(value, numbers.Real):
-                values.append(torch.tensor(float(value), dtype=dtype, device=device))
-            else:
-                raise TypeError(
-                    f"{type(self).__name__}: argument '{name}' must be a number or a tensor, "
-                    f"got {type(value).__name__}"
-                )
+        values = promote(type(self).__name__, **params)
         first = values[0].shape
         if all(v.shape == first for v in values):
             return tuple(values)
@@ -300,6 +288,25 @@ def _common_dtype_device(tensors: list[torch.Tensor]) -> tuple[torch.dtype, torc
     if not dtype.is_floating_point:
         dtype = torch.get_default_dtype()
     return dtype, tensors[0].device
+
+
+def promote(dist_name: str, **params) -> tuple[torch.Tensor, ...]:
+    """The parameters as tensors of one floating dtype and device (shapes left alone): Python
+    numbers take the tensors' dtype (or the default one), integer tensors the default floating
+    dtype; anything else is a ``TypeError`` naming the argument."""
+    dtype, device = _common_dtype_device([v for v in params.values() if torch.is_tensor(v)])
+    values = []
+    for name, value in params.items():
+        if isinstance(value, torch.Tensor):
+            values.append(value if value.dtype == dtype else value.to(dtype))
+        elif isinstance(value, numbers.Real):
+            values.append(torch.tensor(float(value), dtype=dtype, device=device))
+        else:
+            raise TypeError(
+                f"{dist_name}: argument '{name}' must be a number or a tensor, "
+                f"got {type(value).__name__}"
+            )
+    return tuple(values)
 
 
 @functools.cache

@@ -200,6 +200,16 @@ def _temme_coeffs(n_max: int) -> tuple[tuple[float, ...], ...]:
     return tuple(tuple(float(c) for c in hn) for hn in h)
 
 
+@torch.compiler.assume_constant_result  # plain numbers: torch.compile calls it, not traces it
+def _series(plan: _Plan) -> tuple:
+    """The series coefficients ``plan`` needs: ``(lgamma1p, temme, log_sinhc)``."""
+    return (
+        _lgamma1p_coeffs(plan.lg1p),
+        _temme_coeffs(plan.temme),
+        _log_sinhc_coeffs(plan.ge),
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Elementary helpers
 # ---------------------------------------------------------------------------------------------
@@ -266,7 +276,7 @@ def _lgamma1p(s: torch.Tensor, plan: _Plan) -> torch.Tensor:
     rounds ``1 + s``): lgamma(1+s) = lgamma(2+s) − log1p(s), the first by its Taylor series."""
     small = s < 0.5
     ss = torch.where(small, s, 0.0)
-    series = ss * _horner(ss, _lgamma1p_coeffs(plan.lg1p)) - torch.log1p(ss)
+    series = ss * _horner(ss, _series(plan)[0]) - torch.log1p(ss)
     return torch.where(small, series, torch.lgamma(torch.where(small, 1.0, s) + 1))
 
 
@@ -398,7 +408,7 @@ def _temme_log(a, b, z0, dcorr, plan: _Plan) -> torch.Tensor:
     rho = torch.sqrt(2 * (a.reciprocal() + b.reciprocal()))
     alpha = (a - b) / (a + b)
     alpha2 = alpha * alpha
-    coeffs = _temme_coeffs(plan.temme)
+    coeffs = _series(plan)[1]
     k_prev = _SQRT_PI_HALF * torch.special.erfcx(z0)  # K_{n-2}
     k_cur = torch.full_like(z0, 0.5)  # K_{n-1}
     total = k_prev + rho * (coeffs[1][1] * alpha) * k_cur
@@ -480,7 +490,7 @@ def _ge_log(big, s, lxb, yb, lyb, plan: _Plan) -> torch.Tensor:
     g_over_q = torch.exp(torch.where(small_u, log_g - lq_small, -lq_ratio))
 
     # e_k: coefficients of exp((s−1) Σ ℓ_n v^n), v = w², by e_k = (c/k) Σ_n n ℓ_n e_{k−n}.
-    ell = _log_sinhc_coeffs(plan.ge)
+    ell = _series(plan)[2]
     c = s - 1
     e = [None]
     inv_t2 = (t * t).reciprocal()

@@ -25,9 +25,14 @@ def stirling_coefficients(terms: int) -> tuple[float, ...]:
     return tuple(float(bern[2 * k] / (2 * k * (2 * k - 1))) for k in range(1, terms + 1))
 
 
+@torch.compiler.assume_constant_result  # plain numbers: torch.compile calls it, not traces it
+def _coefficients(terms: int) -> tuple[float, ...]:
+    return stirling_coefficients(terms)
+
+
 def log_gamma_remainder(x: torch.Tensor, terms: int = 10) -> torch.Tensor:
     r""":math:`\mu(x) = \sum_{k \le \text{terms}} c_k x^{1-2k}` (Horner in :math:`x^{-2}`)."""
-    coeffs = stirling_coefficients(terms)
+    coeffs = _coefficients(terms)
     inv = x.reciprocal()
     inv2 = inv * inv
     acc = torch.full_like(x, coeffs[-1])
@@ -41,7 +46,7 @@ def log_gamma_remainder_and_slope(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""``(μ(x), μ'(x))``; :math:`\mu'(x) = \sum_k (1-2k)c_k x^{-2k}`, so that
     :math:`\psi(x) = \log x - \tfrac1{2x} + \mu'(x)`."""
-    coeffs = stirling_coefficients(terms)
+    coeffs = _coefficients(terms)
     inv = x.reciprocal()
     inv2 = inv * inv
     mu = torch.full_like(x, coeffs[-1])

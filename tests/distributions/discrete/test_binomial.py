@@ -239,12 +239,10 @@ def test_invalid_arguments_and_values():
 
 
 def test_torch_compile_fullgraph():
-    """log_prob, entropy and sample; not ``cdf``: ``rsample.special.betainc`` (shared with Beta)
-    does not trace in one graph."""
 
     def step(n, p, k):
         d = Binomial(n, logits=p)
-        return d.log_prob(k), d.entropy(), d.sample((3,))
+        return d.log_prob(k), d.entropy(), d.cdf(k), d.sample((3,))
 
     dc.assert_compiles(
         step, torch.tensor([5.0, 40.0]), torch.tensor([0.2, 0.7]), torch.tensor([1.0, 30.0])

@@ -44,7 +44,8 @@ import torch
 
 from ...kl import register_kl
 from ..continuous._kl import _x_minus_log1p
-from .bernoulli import Bernoulli, softplus
+from ._params import softplus
+from .bernoulli import Bernoulli
 from .binomial import Binomial, binomial_log_pmf
 from .categorical import Categorical
 from .geometric import Geometric

@@ -34,8 +34,7 @@ from torch.distributions import constraints
 
 from ...distribution import Distribution
 from ...special import betainc, betaincc
-from ._params import one_of
-from .bernoulli import BinaryParams, IntegerSupport
+from ._params import BinaryParams, IntegerSupport
 from .poisson import _plain_ok, bd0, lattice_entropy, stirlerr
 
 __all__ = ["Binomial"]
@@ -56,11 +55,7 @@ class Binomial(IntegerSupport, BinaryParams, Distribution):
     _counts = ("total_count",)
 
     def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
-        name, value = one_of(type(self).__name__, probs, logits)
-        self.total_count, param = self._broadcast(total_count=total_count, **{name: value})
-        self.__dict__[name] = param
-        self._given = name
-        super().__init__(param.shape, validate_args=validate_args)
+        self._set_params(probs, logits, validate_args, total_count=total_count)
 
     def _int_bounds(self):
         return 0.0, self.total_count

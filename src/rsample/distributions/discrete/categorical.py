@@ -31,7 +31,7 @@ from torch.distributions.utils import lazy_property
 from ... import _validation
 from ..._eager import host_reads_free
 from ...distribution import Distribution
-from .bernoulli import IntegerSupport, expand_given
+from ._params import IntegerSupport, expand_given, one_of
 
 __all__ = ["Categorical"]
 
@@ -45,13 +45,7 @@ class Categorical(IntegerSupport, Distribution):
 
     def __init__(self, probs=None, logits=None, validate_args=None):
         name = type(self).__name__
-        if (probs is None) == (logits is None):
-            given = "both" if probs is not None else "neither"
-            raise ValueError(
-                f"{name}: exactly one of 'probs' or 'logits' must be given, got {given}"
-            )
-        self._given = "probs" if probs is not None else "logits"
-        value = probs if probs is not None else logits
+        self._given, value = one_of(name, probs, logits)
         if not isinstance(value, torch.Tensor):
             raise ValueError(
                 f"{name}: '{self._given}' must be a tensor, got {type(value).__name__}"

@@ -25,8 +25,7 @@ from torch.distributions import constraints
 
 from ... import _validation
 from ...distribution import Distribution
-from ._params import one_of
-from .bernoulli import BinaryParams, IntegerSupport, softplus
+from ._params import BinaryParams, IntegerSupport, softplus
 
 __all__ = ["Geometric"]
 
@@ -39,11 +38,7 @@ class Geometric(IntegerSupport, BinaryParams, Distribution):
     rsample_kind = None
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        name, value = one_of(type(self).__name__, probs, logits)
-        (param,) = self._broadcast(**{name: value})
-        self.__dict__[name] = param
-        self._given = name
-        super().__init__(param.shape, validate_args=validate_args)
+        self._set_params(probs, logits, validate_args)
 
     def _validate_parameters(self) -> None:
         super()._validate_parameters()

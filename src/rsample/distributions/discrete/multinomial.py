@@ -140,6 +140,11 @@ class Multinomial(CategoricalParams, Distribution):
     def variance(self) -> torch.Tensor:
         return self.total_count * self.probs * complement_probs(self._categorical)
 
+    @property
+    def mode(self) -> torch.Tensor:
+        r"""The most likely count vector (torch has none), by :func:`multinomial_mode`."""
+        return multinomial_mode(self.probs, self.total_count)
+
     def entropy(self) -> torch.Tensor:
         n = self.total_count
         cat = self._categorical
@@ -180,6 +185,39 @@ class Multinomial(CategoricalParams, Distribution):
             points=n + 1 if n + 1 < _GRID[_work(p.dtype)][0] else None,
         )
         return marginals.sum(-1)
+
+
+def multinomial_mode(probs: torch.Tensor, n: int) -> torch.Tensor:
+    r"""The mode of Multinomial(``n``, ``probs``) (exact; at ties, a most likely vector).
+
+    :math:`\log P(x)` is a sum of concave terms :math:`x_j\log p_j - \log x_j!` under
+    :math:`\sum_j x_j = n`, whose maximum takes the ``n`` largest marginal gains
+    :math:`\log(p_j/c)` (the ``c``-th count of category ``j``): :math:`x_j = \lfloor
+    p_j/\lambda \rfloor` at the ``n``-th largest ratio :math:`\lambda` — the D'Hondt
+    (Jefferson) apportionment of ``n`` seats to the weights :math:`p`. Since
+    :math:`\sum_j \lfloor p_j/\lambda\rfloor \in (1/\lambda - K, 1/\lambda]`,
+    :math:`\lambda \in [1/(n+K), 1/n]`; it is bracketed by bisection (in float64) until each
+    category has at most one ratio inside the bracket, and the counts still missing go to the
+    categories with the largest next ratios :math:`p_j/(x_j + 1)`.
+    """
+    work = probs.detach().double()
+    k = work.shape[-1]
+    if n == 0:
+        return torch.zeros_like(probs)
+    lo = torch.full(work.shape[:-1], 1.0 / (n + k), dtype=work.dtype, device=work.device)
+    hi = torch.full_like(lo, 2.0 / n)  # Σ ⌊p_j/λ⌋ ≥ n at lo, ≤ n/2 at hi
+    # the bracket's relative width starts below 2K + 1 and must end below 1/(n + 1)
+    for _ in range(math.ceil(math.log2((2 * k + 1) * (n + 1))) + 2):
+        mid = 0.5 * (lo + hi)
+        enough = torch.floor(work / mid.unsqueeze(-1)).sum(-1) >= n
+        lo = torch.where(enough, mid, lo)
+        hi = torch.where(enough, hi, mid)
+    counts = torch.floor(work / hi.unsqueeze(-1))
+    missing = n - counts.sum(-1, keepdim=True)
+    order = torch.sort(work / (counts + 1), dim=-1, descending=True, stable=True)[1]
+    positions = torch.arange(k, device=order.device).expand_as(order)
+    rank = torch.empty_like(order).scatter_(-1, order, positions)
+    return (counts + (rank < missing)).to(probs.dtype)
 
 
 def _work(dtype: torch.dtype) -> torch.dtype:

@@ -48,8 +48,7 @@ from torch.distributions import constraints
 
 from ...distribution import Distribution
 from ...special import betainc, betaincc
-from ._params import one_of
-from .bernoulli import BinaryParams, IntegerSupport
+from ._params import BinaryParams, IntegerSupport
 from .binomial import binomial_log_pmf
 from .poisson import _GRID, _plain_ok, lattice_entropy
 
@@ -69,11 +68,7 @@ class NegativeBinomial(IntegerSupport, BinaryParams, Distribution):
     _counts = ("total_count",)
 
     def __init__(self, total_count, probs=None, logits=None, validate_args=None):
-        name, value = one_of(type(self).__name__, probs, logits)
-        self.total_count, param = self._broadcast(total_count=total_count, **{name: value})
-        self.__dict__[name] = param
-        self._given = name
-        super().__init__(param.shape, validate_args=validate_args)
+        self._set_params(probs, logits, validate_args, total_count=total_count)
 
     def _int_bounds(self):
         return 0.0, math.inf

@@ -38,7 +38,7 @@ from ..._eager import host_reads_free
 from ...distribution import Distribution
 from ...special import gammaincc
 from ...special.stirling import log_gamma_remainder
-from .bernoulli import IntegerSupport
+from ._params import IntegerSupport
 
 __all__ = ["Poisson"]
 

@@ -37,7 +37,6 @@ values, exactly Bernoulli(σ(ℓ)) in the limit, and ``rsample_and_log_prob`` st
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 import torch.nn.functional as F
@@ -45,7 +44,7 @@ from torch.distributions import constraints
 from torch.distributions.utils import lazy_property
 
 from ... import _validation
-from ...distribution import Distribution, _common_dtype_device
+from ...distribution import Distribution, promote
 from ._params import binary_logits, binary_probs, one_of
 
 __all__ = [
@@ -90,23 +89,6 @@ def check_temperature(dist_name: str, temperature: torch.Tensor) -> None:
     _validation.check(
         dist_name, "temperature", _temperature_floor(temperature.dtype), temperature, finite=True
     )
-
-
-def promote(dist_name: str, **params) -> tuple[torch.Tensor, ...]:
-    """The parameters as tensors of one floating dtype and device, shapes left alone."""
-    dtype, device = _common_dtype_device([v for v in params.values() if torch.is_tensor(v)])
-    out = []
-    for name, value in params.items():
-        if torch.is_tensor(value):
-            out.append(value if value.dtype == dtype else value.to(dtype))
-        elif isinstance(value, numbers.Real):
-            out.append(torch.tensor(float(value), dtype=dtype, device=device))
-        else:
-            raise TypeError(
-                f"{dist_name}: argument '{name}' must be a number or a tensor, "
-                f"got {type(value).__name__}"
-            )
-    return tuple(out)
 
 
 def clamped_uniform(shape, like: torch.Tensor, generator) -> torch.Tensor:

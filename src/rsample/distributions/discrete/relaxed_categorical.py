@@ -53,9 +53,9 @@ from torch.distributions import constraints
 from torch.distributions.utils import lazy_property
 
 from ... import _validation
-from ...distribution import Distribution
+from ...distribution import Distribution, promote
 from ._params import categorical_probs, normalize_logits, normalize_probs, one_of
-from .relaxed_bernoulli import check_temperature, clamped_uniform, promote
+from .relaxed_bernoulli import check_temperature, clamped_uniform
 
 __all__ = [
     "ExpRelaxedCategorical",
