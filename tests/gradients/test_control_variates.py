@@ -20,7 +20,12 @@ from torch import nn
 
 import rsample
 from rsample.gradients import RebarControl, RelaxControl, rebar, relax
-from rsample.gradients.control_variates import _conditional_noise, _hard, _relaxed_noise
+from rsample.gradients.control_variates import (
+    _base_noise,
+    _conditional_noise,
+    _hard,
+    _relaxed_noise,
+)
 from rsample.gradients.score import reinforce
 
 F64 = torch.float64
@@ -259,8 +264,8 @@ def test_bernoulli_conditional_noise_law():
     alpha = torch.tensor([-2.0, 0.3, 3.0], dtype=F64)
     gen = torch.Generator().manual_seed(21)
     n = 20000
-    u = torch.rand(n, 3, generator=gen, dtype=F64)
-    v = torch.rand(n, 3, generator=gen, dtype=F64)
+    u = _base_noise("bernoulli", torch.rand(n, 3, generator=gen, dtype=F64), alpha)
+    v = _base_noise("bernoulli", torch.rand(n, 3, generator=gen, dtype=F64), alpha)
     hard, _, _ = _hard("bernoulli", alpha, u)
     zt = _conditional_noise("bernoulli", alpha, v, hard)
     assert torch.equal((zt > 0).to(F64), hard)
@@ -288,8 +293,8 @@ def test_categorical_conditional_noise_law():
     log_theta = torch.log_softmax(logits, -1)
     gen = torch.Generator().manual_seed(22)
     n = 20000
-    u = torch.rand(n, 4, generator=gen, dtype=F64)
-    v = torch.rand(n, 4, generator=gen, dtype=F64)
+    u = _base_noise("categorical", torch.rand(n, 4, generator=gen, dtype=F64), logits)
+    v = _base_noise("categorical", torch.rand(n, 4, generator=gen, dtype=F64), logits)
     hard, index, _ = _hard("categorical", logits, u)
     zt = _conditional_noise("categorical", logits, v, hard)
     assert torch.equal(zt.argmax(-1), index)

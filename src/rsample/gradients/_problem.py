@@ -67,9 +67,8 @@ class _Problem:
     def draw(self, num: int, generator: torch.Generator | None) -> torch.Tensor:
         """``num`` draws, shape ``(num, *batch_shape, *event_shape)``, as the base samples."""
         logits = self.logits.detach()
-        if self.kind == "bernoulli":
-            u = uniform((num, *logits.shape), logits, generator)
-            return (u < torch.sigmoid(logits)).to(logits.dtype)
+        if self.kind == "bernoulli":  # u < σ(ℓ) ⇔ logit(u) < ℓ
+            return (logistic((num, *logits.shape), logits, generator) < logits).to(logits.dtype)
         index = (logits + gumbel((num, *logits.shape), logits, generator)).argmax(-1)
         return index if self.kind == "categorical" else self.one_hot(index)
 
@@ -146,14 +145,34 @@ def check_num_samples(name: str, num_samples, minimum: int = 1, why: str = "") -
 
 
 def uniform(shape, like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """Uniforms in ``[tiny, 1)`` (``torch.rand`` can return exactly 0; logs must stay finite)."""
-    u = _random.uniform(shape, dtype=like.dtype, device=like.device, generator=generator)
-    return u.clamp_(min=torch.finfo(like.dtype).tiny)
+    """Float64 uniforms in ``[tiny, 1)`` on ``like``'s device, whatever its dtype (logs must
+    stay finite, and ``torch.rand`` can return 0). Callers transform them into noise in float64
+    and cast the noise to ``like``'s dtype: float32 uniforms have 24 bits, so an event of
+    probability 1e-9 decided by ``u < p`` would happen with probability 6e-8, and Gumbel noise
+    would end at 16.6 (categories 21 nats below the top could never be drawn)."""
+    u = _random.uniform(shape, dtype=torch.float64, device=like.device, generator=generator)
+    return u.clamp_(min=torch.finfo(torch.float64).tiny)
+
+
+def logit(u: torch.Tensor) -> torch.Tensor:
+    """:math:`\\log u - \\log(1 - u)`: standard logistic noise from a uniform."""
+    return torch.log(u) - torch.log1p(-u)
+
+
+def log_exponential(u: torch.Tensor) -> torch.Tensor:
+    """``log E`` for ``E = −log u ~ Exp(1)`` (so ``−log E`` is a standard Gumbel)."""
+    return torch.log(-torch.log(u))
+
+
+def logistic(shape, like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """Standard logistic noise in ``like``'s dtype, from float64 uniforms (finite)."""
+    return logit(uniform(shape, like, generator)).to(like.dtype)
 
 
 def gumbel(shape, like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """Standard Gumbel noise :math:`-\\log(-\\log u)`, finite for every draw of ``u``."""
-    return -torch.log(-torch.log(uniform(shape, like, generator)))
+    """Standard Gumbel noise :math:`-\\log(-\\log u)` in ``like``'s dtype, from float64
+    uniforms (finite)."""
+    return (-log_exponential(uniform(shape, like, generator))).to(like.dtype)
 
 
 def _check_generator(name: str, generator) -> None:

@@ -34,6 +34,7 @@ from ._problem import (
     _Problem,
     check_num_samples,
     expand_right,
+    logit,
     uniform,
 )
 
@@ -99,8 +100,8 @@ def _antithetic(name: str, dist, f: Objective, num_samples, generator) -> Estima
     num = check_num_samples(name, num_samples)
     logits = problem.logits
     alpha = logits.detach()
-    u = uniform((num, *alpha.shape), alpha, generator)
-    noise = torch.log(u) - torch.log1p(-u)  # logistic: u < σ(α) ⇔ noise < α, exactly
+    u = uniform((num, *alpha.shape), alpha, generator)  # float64, whatever α's dtype
+    noise = logit(u)  # logistic: u < σ(α) ⇔ noise < α, exactly
     b = (noise < alpha).to(alpha.dtype)
     b_anti = (-noise < alpha).to(alpha.dtype)
     x = torch.cat((b, b_anti))
@@ -108,7 +109,7 @@ def _antithetic(name: str, dist, f: Objective, num_samples, generator) -> Estima
     values = fx.detach()
     f_b, f_anti = expand_right(values[:num], u.dim()), expand_right(values[num:], u.dim())
     if name == "arm":
-        grad = (f_anti - f_b) * (u - 0.5)
+        grad = (f_anti - f_b) * (u - 0.5).to(alpha.dtype)
     else:
         grad = 0.5 * (f_b - f_anti) * (b - b_anti) * torch.sigmoid(alpha.abs())
     # grad·α has gradient grad in α (infinite α, where grad is 0, are masked so the value stays

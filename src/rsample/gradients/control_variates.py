@@ -60,7 +60,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._estimate import Estimate
-from ._problem import _check_generator, _Problem, check_num_samples, expand_right, uniform
+from ._problem import (
+    _check_generator,
+    _Problem,
+    check_num_samples,
+    expand_right,
+    log_exponential,
+    logit,
+    uniform,
+)
 
 __all__ = ["RebarControl", "RelaxControl", "rebar", "relax"]
 
@@ -258,7 +266,7 @@ def _estimate(name, dist, f, num_samples, control, c, generator, *, f_differenti
     # graph as ĝ·logits: the same chain rule, and control_loss never reaches the model.
     lg = logits.detach().requires_grad_(True)
     with torch.no_grad():
-        u, v = uniform((n, *lg.shape), lg, generator), uniform((n, *lg.shape), lg, generator)
+        u, v = (_base_noise(kind, uniform((n, *lg.shape), lg, generator), lg) for _ in "uv")
         hard, index, score = _hard(kind, lg, u)
     # f sees one-hot vectors for a Categorical wherever it is also fed relaxed ones
     native = index if kind == "categorical" else hard
@@ -317,21 +325,20 @@ def _finite(cls: str, arg: str, value) -> torch.Tensor:
     return t
 
 
-def _logit(u: torch.Tensor) -> torch.Tensor:
-    return torch.log(u) - torch.log1p(-u)
-
-
-def _log_exponential(u: torch.Tensor) -> torch.Tensor:
-    """``log E`` for ``E = −log u ~ Exp(1)`` (so ``−log E`` is a standard Gumbel)."""
-    return torch.log(-torch.log(u))
+def _base_noise(kind: str, u: torch.Tensor, lg: torch.Tensor) -> torch.Tensor:
+    """The noise the draws are built from, from float64 uniforms ``u``, in ``lg``'s dtype:
+    logistic ``logit(u)`` (Bernoulli) or ``log E``, ``E = −log u`` (categorical)."""
+    noise = logit(u) if kind == "bernoulli" else log_exponential(u)
+    return noise.to(lg.dtype)
 
 
 def _hard(kind: str, lg: torch.Tensor, u: torch.Tensor):
-    """(hard draw (one-hot for the categorical kinds), index, ∇_logits log p(b)) from noise u."""
+    """(hard draw (one-hot for the categorical kinds), index, ∇_logits log p(b)) from the base
+    noise ``u``."""
     if kind == "bernoulli":
-        b = (lg + _logit(u) > 0).to(lg.dtype)
+        b = (lg + u > 0).to(lg.dtype)
         return b, b, b - torch.sigmoid(lg)
-    idx = (torch.log_softmax(lg, -1) - _log_exponential(u)).argmax(-1)
+    idx = (torch.log_softmax(lg, -1) - u).argmax(-1)
     onehot = F.one_hot(idx, lg.shape[-1]).to(lg.dtype)
     return onehot, idx, onehot - torch.softmax(lg, -1)
 
@@ -339,16 +346,17 @@ def _hard(kind: str, lg: torch.Tensor, u: torch.Tensor):
 def _relaxed_noise(kind: str, lg: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     """``z(u, θ)``: logistic noise plus the logit, or Gumbel noise plus the log-probabilities."""
     if kind == "bernoulli":
-        return lg + _logit(u)
-    return torch.log_softmax(lg, -1) - _log_exponential(u)
+        return lg + u
+    return torch.log_softmax(lg, -1) - u
 
 
 def _conditional_noise(kind: str, lg: torch.Tensor, v: torch.Tensor, hard: torch.Tensor):
-    r""":math:`\tilde z \sim p(z \mid b)`, reparameterized by ``v`` ~ U(0, 1) with ``b`` fixed."""
+    r""":math:`\tilde z \sim p(z \mid b)`, reparameterized by the base noise ``v`` (of a
+    uniform, see :func:`_base_noise`) with ``b`` fixed."""
     if kind == "bernoulli":
         s = 2 * hard - 1
-        return s * F.softplus(_logit(v) + F.softplus(s * lg))
-    log_e = _log_exponential(v)
+        return s * F.softplus(v + F.softplus(s * lg))
+    log_e = v  # log E_k, E_k = −log(uniform_k)
     log_e_top = (log_e * hard).sum(-1, keepdim=True)  # log E_b (hard is one-hot)
     below = -torch.logaddexp(log_e - torch.log_softmax(lg, -1), log_e_top)
     return torch.where(hard.bool(), -log_e_top, below)

@@ -40,7 +40,15 @@ from torch.distributions import constraints
 
 from .. import _validation
 from ._estimate import Estimate
-from ._problem import Objective, _check_generator, _Problem, check_num_samples, gumbel, uniform
+from ._problem import (
+    Objective,
+    _check_generator,
+    _Problem,
+    check_num_samples,
+    gumbel,
+    logistic,
+    uniform,
+)
 
 __all__ = ["gumbel_rao", "gumbel_softmax", "straight_through_gumbel"]
 
@@ -212,8 +220,7 @@ def _noise(problem: _Problem, num: int, generator) -> torch.Tensor:
     logits = problem.logits
     shape = (num, *logits.shape)
     if problem.kind == "bernoulli":
-        u = uniform(shape, logits, generator)
-        return torch.log(u) - torch.log1p(-u)
+        return logistic(shape, logits, generator)
     return gumbel(shape, logits, generator)
 
 
@@ -245,8 +252,9 @@ def _conditional_noise(problem: _Problem, hard: torch.Tensor, num_rao: int, gene
         signed = sign * logits
         log_p = F.logsigmoid(signed)
         log_q = F.logsigmoid(-signed)
-        w = uniform(shape, logits, generator)
-        return sign * (torch.logaddexp(log_q, log_p + torch.log1p(-w)) - log_p - torch.log(w))
+        w = uniform(shape, logits, generator)  # float64; its logs are cast
+        log_w, log_1mw = torch.log(w).to(logits.dtype), torch.log1p(-w).to(logits.dtype)
+        return sign * (torch.logaddexp(log_q, log_p + log_1mw) - log_p - log_w)
     # top-down: the max M ~ Gumbel(logsumexp ℓ); the others Gumbel(ℓ_k) truncated below M
     g = gumbel((*shape[:-1], 1), logits, generator)
     top = logits.logsumexp(-1, keepdim=True) + g
