@@ -9,7 +9,11 @@ it is and normalized lazily: ``probs``/``logits`` return the normalized values, 
 **Sampling** (``generator=`` honoured) is an exponential race, with no normalization and no
 softmax: :math:`\arg\max_j (\ell_j - \log E_j)` (the Gumbel-max trick, :math:`E_j = -\log U_j
 \sim \mathrm{Exp}(1)`), or :math:`\arg\max_j w_j / E_j` from ``probs``, evaluated in place in
-one noise buffer; ``torch.multinomial`` (torch's sampler) is several times slower.
+one noise buffer; ``torch.multinomial`` (torch's sampler) is several times slower. The noise has
+the parameter's dtype: in float32 (24-bit uniforms, :math:`E \ge 6\cdot10^{-8}`) a category
+whose probability is below ~1e-6 of the most likely one's is drawn at a rate off by a factor
+of order one (below 4e-9 of it: never; measured: 116, 19 and 4 draws in 2e7 where 123, 17 and
+2.3 were expected at ratios e^-12, e^-14, e^-16); float64 parameters draw float64 noise.
 
 **Normalization without cancellation.** With :math:`m = \max_j \ell_j` attained at :math:`k`
 and :math:`r = \sum_{j \ne k} e^{\ell_j - m}` (the largest term left out of the sum, not
