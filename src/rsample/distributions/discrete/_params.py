@@ -172,6 +172,13 @@ class IntegerSupport:
     def _int_bounds(self) -> tuple[float, object]:
         raise NotImplementedError
 
+    def _enumerate(self, count: int, dtype: torch.dtype, expand: bool) -> torch.Tensor:
+        """``enumerate_support``: ``0, …, count − 1`` along a new leading dimension, viewed
+        (or, with ``expand``, expanded) over the batch."""
+        values = torch.arange(count, dtype=dtype, device=self._param.device)
+        values = values.view((-1,) + (1,) * len(self._batch_shape))
+        return values.expand((-1, *self._batch_shape)) if expand else values
+
     def _validate_sample(self, value) -> None:
         if self._is_own_draw(value) or self._certainly_in_support(value):
             return

@@ -74,11 +74,7 @@ class Bernoulli(IntegerSupport, BinaryParams, Distribution):
         return torch.where(value < 0, torch.zeros_like(q), inside)
 
     def enumerate_support(self, expand: bool = True) -> torch.Tensor:
-        values = torch.arange(2, dtype=self._param.dtype, device=self._param.device)
-        values = values.view((-1,) + (1,) * len(self._batch_shape))
-        if expand:
-            values = values.expand((-1, *self._batch_shape))
-        return values
+        return self._enumerate(2, self._param.dtype, expand)
 
     # ----------------------------------------------------------------- moments
     @property

@@ -18,9 +18,10 @@ form loses ~ :math:`n\log n\cdot\epsilon` (1e-9 at :math:`n = 10^6`); on the CPU
 end points are :math:`n\log q` and :math:`n\log p`, with :math:`\log q = -\mathrm{softplus}
 (\ell)` from logits.
 
-CDF :math:`P(X \le k) = I_{1-p}(n-k, k+1)`, evaluated as ``betaincc(k+1, n-k, p)`` for
-:math:`p \le \frac12` and ``betainc(n-k, k+1, q)`` above, so that the incomplete beta function
-always gets the smaller of :math:`p, q` as its argument (exact, with :math:`1 - x` exact too).
+CDF :math:`P(X \le k) = I_{1-p}(n-k, k+1)`, evaluated as ``betainc(n-k, k+1, q)`` for
+:math:`q \le \frac12` and ``betaincc(k+1, n-k, p)`` above (:func:`beta_tail_q`): the
+incomplete beta function always gets the smaller of :math:`p, q` as its argument (exact, with
+:math:`1 - x` exact too).
 Entropy by :func:`.poisson.lattice_entropy` (exact enumeration, or a trapezoid rule on the
 analytic continuation for :math:`\sqrt{npq} > 39`), for any, also inhomogeneous, ``total_count``.
 """
@@ -92,12 +93,7 @@ class Binomial(IntegerSupport, BinaryParams, Distribution):
         k = value.floor()
         k, n, p, q = torch.broadcast_tensors(k, n, p, q)
         inner = (k >= 0) & (k < n)
-        a = torch.where(inner, k + 1, 1.0)
-        b = torch.where(inner, n - k, 1.0)
-        low = p <= 0.5
-        from_p = betaincc(a, b, torch.where(low, p, 0.5))
-        from_q = betainc(b, a, torch.where(low, 0.5, q))
-        out = torch.where(low, from_p, from_q)
+        out = beta_tail_q(torch.where(inner, n - k, 1.0), torch.where(inner, k + 1, 1.0), p, q)
         return torch.where(inner, out, (k >= n).to(out.dtype))
 
     def enumerate_support(self, expand: bool = True) -> torch.Tensor:
@@ -108,11 +104,7 @@ class Binomial(IntegerSupport, BinaryParams, Distribution):
             raise NotImplementedError(
                 "Binomial.enumerate_support: inhomogeneous total_count is not supported"
             )
-        values = torch.arange(1 + top, dtype=self._param.dtype, device=self._param.device)
-        values = values.view((-1,) + (1,) * len(self._batch_shape))
-        if expand:
-            values = values.expand((-1, *self._batch_shape))
-        return values
+        return self._enumerate(1 + top, self._param.dtype, expand)
 
     # ----------------------------------------------------------------- moments
     @property
@@ -138,6 +130,16 @@ class Binomial(IntegerSupport, BinaryParams, Distribution):
         return lattice_entropy(
             lambda x: binomial_log_pmf(x, *args), n * p, (n * p * q).sqrt(), 0.0, n
         )
+
+
+def beta_tail_q(a, b, p, q) -> torch.Tensor:
+    r""":math:`I_q(a, b)` (``q = 1 − p``) with the smaller of :math:`p, q` as the argument of
+    the incomplete beta function, so that its complement is exact too: ``betainc(a, b, q)``
+    for :math:`q \le \frac12`, else ``betaincc(b, a, p)``."""
+    small_q = q <= 0.5
+    from_q = betainc(a, b, torch.where(small_q, q, 0.5))
+    from_p = betaincc(b, a, torch.where(small_q, 0.5, p))
+    return torch.where(small_q, from_q, from_p)
 
 
 def binomial_log_pmf(k, n, p, q, log_p, log_q, rest=None) -> torch.Tensor:

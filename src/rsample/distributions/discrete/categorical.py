@@ -138,11 +138,7 @@ class Categorical(IntegerSupport, Distribution):
         return torch.where(value < 0, torch.zeros_like(out), out)
 
     def enumerate_support(self, expand: bool = True) -> torch.Tensor:
-        values = torch.arange(self._num_events, dtype=torch.long, device=self._raw.device)
-        values = values.view((-1,) + (1,) * len(self._batch_shape))
-        if expand:
-            values = values.expand((-1, *self._batch_shape))
-        return values
+        return self._enumerate(self._num_events, torch.long, expand)
 
     # ----------------------------------------------------------------- moments
     @property
@@ -268,10 +264,32 @@ def race(raw: torch.Tensor, shape: torch.Size, given: str, generator) -> torch.T
 
 
 class CategoricalParams:
-    """``probs``, ``logits`` and the parameter tensor of a family built on a Categorical
-    ``_categorical`` (OneHotCategorical, Multinomial)."""
+    """``probs``, ``logits``, the parameter tensor, construction, validation and ``expand`` of a
+    family built on a Categorical ``_categorical`` (OneHotCategorical, Multinomial), whose event
+    dimension is the categories."""
 
     _categorical: Categorical
+
+    def _set_categorical(self, probs, logits, validate_args) -> None:
+        self._categorical = Categorical(probs, logits, validate_args=False)
+        cat = self._categorical
+        Distribution.__init__(self, cat.batch_shape, cat.param_shape[-1:], validate_args)
+
+    def _validate_parameters(self) -> None:
+        cat = self._categorical
+        validate_raw(type(self).__name__, cat._raw, cat._given)
+
+    def expand(self, batch_shape, _instance=None):
+        """Expands the wrapped categorical; plain attributes (``total_count``) are shared."""
+        cls = type(self)
+        new = _instance if _instance is not None else cls.__new__(cls)
+        for key, value in self.__dict__.items():
+            if not isinstance(value, (torch.Tensor, Distribution)):
+                new.__dict__.setdefault(key, value)
+        new._categorical = self._categorical.expand(batch_shape)
+        Distribution.__init__(new, new._categorical.batch_shape, self._event_shape, False)
+        new._validate_args = self._validate_args
+        return new
 
     @property
     def _param(self) -> torch.Tensor:

@@ -42,7 +42,7 @@ from torch.distributions import constraints
 from ... import _validation
 from ...distribution import Distribution
 from .binomial import binomial_log_pmf
-from .categorical import Categorical, CategoricalParams, complement_probs, validate_raw
+from .categorical import CategoricalParams, complement_probs
 from .poisson import _GRID, _plain_ok, bd0, lattice_sum, stirlerr
 
 __all__ = ["Multinomial"]
@@ -71,24 +71,7 @@ class Multinomial(CategoricalParams, Distribution):
                 f"nonnegative_integer, but found invalid value {total_count}"
             )
         self.total_count = int(total_count)
-        self._categorical = Categorical(probs, logits, validate_args=False)
-        super().__init__(
-            self._categorical.batch_shape,
-            self._categorical.param_shape[-1:],
-            validate_args=validate_args,
-        )
-
-    def _validate_parameters(self) -> None:
-        validate_raw(type(self).__name__, self._categorical._raw, self._categorical._given)
-
-    def expand(self, batch_shape, _instance=None):
-        cls = type(self)
-        new = _instance if _instance is not None else cls.__new__(cls)
-        new.total_count = self.total_count
-        new._categorical = self._categorical.expand(batch_shape)
-        Distribution.__init__(new, new._categorical.batch_shape, self._event_shape, False)
-        new._validate_args = self._validate_args
-        return new
+        self._set_categorical(probs, logits, validate_args)
 
     @constraints.dependent_property(is_discrete=True, event_dim=1)
     def support(self):
@@ -108,7 +91,6 @@ class Multinomial(CategoricalParams, Distribution):
         shape = tuple(cat._raw.shape)
         return f"{type(self).__name__}(total_count={self.total_count}, {cat._given}: {shape})"
 
-    # ----------------------------------------------------------------- parameters
     # ----------------------------------------------------------------- sampling
     def sample(self, sample_shape=torch.Size(), *, generator=None) -> torch.Tensor:
         shape = self._extended_shape(sample_shape)

@@ -47,9 +47,8 @@ import torch
 from torch.distributions import constraints
 
 from ...distribution import Distribution
-from ...special import betainc, betaincc
 from ._params import BinaryParams, IntegerSupport
-from .binomial import binomial_log_pmf
+from .binomial import beta_tail_q, binomial_log_pmf
 from .poisson import _GRID, _plain_ok, lattice_entropy
 
 __all__ = ["NegativeBinomial"]
@@ -118,12 +117,7 @@ class NegativeBinomial(IntegerSupport, BinaryParams, Distribution):
         k = value.floor()
         k, r, p, q = torch.broadcast_tensors(k, r, p, q)
         inner = (k >= 0) & (r > 0)
-        a = torch.where(inner, r, 1.0)
-        b = torch.where(inner, k + 1, 1.0)
-        small_q = q <= 0.5
-        from_q = betainc(a, b, torch.where(small_q, q, 0.5))
-        from_p = betaincc(b, a, torch.where(small_q, 0.5, p))
-        out = torch.where(small_q, from_q, from_p)
+        out = beta_tail_q(torch.where(inner, r, 1.0), torch.where(inner, k + 1, 1.0), p, q)
         return torch.where(inner, out, (k >= 0).to(out.dtype))
 
     # ----------------------------------------------------------------- moments

@@ -19,7 +19,7 @@ import torch
 from torch.distributions import constraints
 
 from ...distribution import Distribution
-from .categorical import Categorical, CategoricalParams, complement_probs, validate_raw
+from .categorical import CategoricalParams, complement_probs
 
 __all__ = ["OneHotCategorical", "OneHotCategoricalStraightThrough"]
 
@@ -33,30 +33,12 @@ class OneHotCategorical(CategoricalParams, Distribution):
     rsample_kind = None
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        self._categorical = Categorical(probs, logits, validate_args=False)
-        super().__init__(
-            self._categorical.batch_shape,
-            self._categorical.param_shape[-1:],
-            validate_args=validate_args,
-        )
-
-    def _validate_parameters(self) -> None:
-        cat = self._categorical
-        validate_raw(type(self).__name__, cat._raw, cat._given)
-
-    def expand(self, batch_shape, _instance=None):
-        cls = type(self)
-        new = _instance if _instance is not None else cls.__new__(cls)
-        new._categorical = self._categorical.expand(batch_shape)
-        Distribution.__init__(new, new._categorical.batch_shape, self._event_shape, False)
-        new._validate_args = self._validate_args
-        return new
+        self._set_categorical(probs, logits, validate_args)
 
     def __repr__(self) -> str:
         cat = self._categorical
         return f"{type(self).__name__}({cat._given}: {tuple(cat._raw.shape)})"
 
-    # ----------------------------------------------------------------- parameters
     # ----------------------------------------------------------------- sampling
     def sample(self, sample_shape=torch.Size(), *, generator=None) -> torch.Tensor:
         with torch.no_grad():
