@@ -119,6 +119,9 @@ def _certainly_valid(constraint, x: torch.Tensor, finite: bool) -> bool:
     bounds = _SINGLETON_BOUNDS.get(id(constraint))
     if bounds is None:
         bounds = _bounds(constraint)
+    if bounds is not None and x.numel() == 1:  # a number: one read, no reduction kernel
+        value = float(x)
+        return _in_bounds(value, value, bounds, finite)
     if bounds is not None and bounds[:2] == (-math.inf, math.inf):
         # Real line: the sum is finite iff every element is (barring overflow, which only
         # sends us to the precise path); not-NaN is enough when infinities are allowed.

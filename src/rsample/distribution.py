@@ -19,6 +19,7 @@ from torch.distributions import constraints
 from torch.distributions.utils import lazy_property
 
 from . import _validation
+from ._shapes import broadcast_shapes
 
 __all__ = ["Distribution", "set_default_validate_args"]
 
@@ -111,13 +112,13 @@ class Distribution(_td.Distribution):
         if all(v.shape == first for v in values):
             return tuple(values)
         try:
-            shape = torch.broadcast_shapes(*(v.shape for v in values))
+            shape = broadcast_shapes(*(v.shape for v in values))
         except RuntimeError:
             shapes = ", ".join(f"{n}{tuple(v.shape)}" for n, v in zip(params, values))
             raise ValueError(
                 f"{type(self).__name__}: parameter shapes do not broadcast: {shapes}"
             ) from None
-        return tuple(v.expand(shape) for v in values)
+        return tuple(v if v.shape == shape else v.expand(shape) for v in values)
 
     def _validate_parameters(self) -> None:
         name = type(self).__name__
@@ -152,7 +153,7 @@ class Distribution(_td.Distribution):
         batch = value.shape[: value.dim() - event_dim]
         if batch != self._batch_shape:
             try:
-                torch.broadcast_shapes(batch, self._batch_shape)
+                broadcast_shapes(batch, self._batch_shape)
             except RuntimeError:
                 raise ValueError(
                     f"{name}: the value's batch shape {tuple(batch)} does not broadcast with the "
@@ -300,7 +301,7 @@ def promote(dist_name: str, **params) -> tuple[torch.Tensor, ...]:
         if isinstance(value, torch.Tensor):
             values.append(value if value.dtype == dtype else value.to(dtype))
         elif isinstance(value, numbers.Real):
-            values.append(torch.tensor(float(value), dtype=dtype, device=device))
+            values.append(torch.scalar_tensor(float(value), dtype=dtype, device=device))
         else:
             raise TypeError(
                 f"{dist_name}: argument '{name}' must be a number or a tensor, "

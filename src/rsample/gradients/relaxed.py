@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from torch.distributions import constraints
 
 from .. import _validation
+from .._shapes import broadcast_shapes
 from ._estimate import Estimate
 from ._problem import (
     Objective,
@@ -193,7 +194,7 @@ def _temperature(name: str, temperature, problem: _Problem):
             temperature = temperature.to(problem.logits.dtype)
         _validation.check(name, "temperature", constraints.positive, temperature, finite=True)
         try:
-            shape = torch.broadcast_shapes(temperature.shape, problem.batch_shape)
+            shape = broadcast_shapes(temperature.shape, problem.batch_shape)
         except RuntimeError:
             shape = None
         if shape != problem.batch_shape:

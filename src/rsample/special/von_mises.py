@@ -63,6 +63,7 @@ from dataclasses import dataclass
 import torch
 
 from .._eager import host_reads_free
+from .._shapes import broadcast_shapes
 from ._inputs import compute_dtype, guard_double_backward
 
 __all__ = [
@@ -433,7 +434,7 @@ def _fourier_chunked(pt: _Point, k, density, plan, want, compact):
     y = pt.y
     if not compact or k.numel() * plan.fourier <= max(1 << 22, y.numel()):
         return _fourier(pt, k, density, plan, want, compact)
-    shape = torch.broadcast_shapes(y.shape, k.shape)
+    shape = broadcast_shapes(y.shape, k.shape)
     flat = [t.expand(shape).reshape(-1) for t in (y, pt.s2, k, density)]
     outs = []
     for i in range(0, flat[0].numel(), _CHUNK):
@@ -527,7 +528,7 @@ def von_mises_cdf_grad(x, concentration, loc=None) -> torch.Tensor:
     r""":math:`\partial G/\partial\kappa` at :math:`y = x - \text{loc}` (reduced as in
     :func:`von_mises_cdf`): zero at the mode and at ±π, negative below the mode."""
     (x, k, loc), dtype = _prepare(x, concentration, loc)
-    shape = torch.broadcast_shapes(x.shape, k.shape, *(() if loc is None else (loc.shape,)))
+    shape = broadcast_shapes(x.shape, k.shape, *(() if loc is None else (loc.shape,)))
     return _cdf_grad_k(x, k, loc).expand(shape).to(dtype)
 
 
@@ -567,7 +568,7 @@ def _lower_quantile(q, k):
     shrinking bracket, bisecting when a step leaves it (or ``G`` underflows)."""
     pi_hi, pi_lo = _PI[q.dtype]
     plan = _PLANS[q.dtype]
-    shape = torch.broadcast_shapes(q.shape, k.shape)
+    shape = broadcast_shapes(q.shape, k.shape)
     q = q.expand(shape)
     k_full = k.expand(shape)
     log_q = torch.log(q)
@@ -638,5 +639,5 @@ def von_mises_icdf(q, concentration) -> torch.Tensor:
     Differentiable in ``q`` (:math:`1/p`) and ``concentration`` (:math:`-\partial_\kappa G/p`).
     """
     (q, k), dtype = _prepare(q, concentration)
-    shape = torch.broadcast_shapes(q.shape, k.shape)
+    shape = broadcast_shapes(q.shape, k.shape)
     return _VonMisesIcdf.apply(q.expand(shape), k).to(dtype)

@@ -8,6 +8,7 @@ import numbers
 import torch
 from torch.distributions import constraints
 
+from .._shapes import broadcast_shapes
 from .base import Transform
 
 __all__ = ["AffineTransform"]
@@ -76,7 +77,7 @@ class AffineTransform(Transform):
 
     def log_abs_det_jacobian(self, x, y):
         if x.shape != y.shape:  # the parameters broadcast x up to y's shape
-            x = x.expand(torch.broadcast_shapes(x.shape, y.shape))
+            x = x.expand(broadcast_shapes(x.shape, y.shape))
         return self._log_det(x)
 
     def _log_det(self, like: torch.Tensor) -> torch.Tensor:
@@ -95,13 +96,13 @@ class AffineTransform(Transform):
                 log_scale = log_scale.reshape((1,) * (n - log_scale.dim()) + log_scale.shape)
             log_scale = log_scale.expand(log_scale.shape[: log_scale.dim() - n] + event)
             log_scale = log_scale.sum(dim=tuple(range(-n, 0)))
-        return log_scale.expand(torch.broadcast_shapes(batch, log_scale.shape))
+        return log_scale.expand(broadcast_shapes(batch, log_scale.shape))
 
     def forward_shape(self, shape):
-        return torch.broadcast_shapes(shape, _shape(self.loc), _shape(self.scale))
+        return broadcast_shapes(shape, _shape(self.loc), _shape(self.scale))
 
     def inverse_shape(self, shape):
-        return torch.broadcast_shapes(shape, _shape(self.loc), _shape(self.scale))
+        return broadcast_shapes(shape, _shape(self.loc), _shape(self.scale))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(loc={_short(self.loc)}, scale={_short(self.scale)})"
@@ -120,7 +121,7 @@ def _equal(a: _Param, b: _Param) -> bool:
         return a == b
     a, b = torch.as_tensor(a), torch.as_tensor(b)
     try:
-        torch.broadcast_shapes(a.shape, b.shape)
+        broadcast_shapes(a.shape, b.shape)
     except RuntimeError:
         return False
     return bool((a == b).all())

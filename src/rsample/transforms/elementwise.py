@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 from torch.distributions import constraints
 
+from .._shapes import broadcast_shapes
 from ..special import atanh_clamped, log1m_tanh_sq
 from .base import Transform
 
@@ -211,10 +212,10 @@ class PowerTransform(Transform):
         return p.abs().log() + torch.xlogy(p - 1, x)
 
     def forward_shape(self, shape):
-        return torch.broadcast_shapes(shape, self.exponent.shape)
+        return broadcast_shapes(shape, self.exponent.shape)
 
     def inverse_shape(self, shape):
-        return torch.broadcast_shapes(shape, self.exponent.shape)
+        return broadcast_shapes(shape, self.exponent.shape)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(exponent={self.exponent})"

@@ -290,22 +290,31 @@ def test_rsample_and_log_prob_matches_log_prob_with_gradients(loc, low, high, bu
     loc_t = torch.tensor(loc, dtype=dtype)
     scale_t = torch.linspace(0.2, 2.0, len(loc), dtype=dtype)
 
-    def run(joint: bool):
-        leaves = [loc_t.clone().requires_grad_(), scale_t.clone().requires_grad_()]
-        dist = D.TruncatedNormal(*leaves, low, high)
+    def run(joint: bool, shape=(40,)):
+        # per-element bounds as leaves too: their gradients come from the same closed forms
+        lows, highs = (torch.full_like(loc_t, v) for v in (low, high))
+        leaves = [t.clone().requires_grad_() for t in (loc_t, scale_t, lows, highs)]
+        dist = D.TruncatedNormal(*leaves)
         gen = torch.Generator().manual_seed(3)
         if joint:
-            x, lp = dist.rsample_and_log_prob((40,), generator=gen)
+            x, lp = dist.rsample_and_log_prob(shape, generator=gen)
         else:
-            x = dist.rsample((40,), generator=gen)
+            x = dist.rsample(shape, generator=gen)
             lp = dist.log_prob(x)
-        return (lp.detach(), *torch.autograd.grad((lp + x).sum(), leaves))
+        weights = torch.linspace(-1.0, 2.0, x.numel(), dtype=dtype).reshape(x.shape)
+        loss = (lp * weights + x).sum()  # unequal weights: log Z's gradient is not cancelled
+        return (lp.detach(), *torch.autograd.grad(loss, leaves, allow_unused=True))
 
     bounds = (torch.tensor(low, dtype=dtype), torch.tensor(high, dtype=dtype))
-    assert (tn_module._bulk_log_z(loc_t, scale_t, *bounds) is not None) == bulk
+    # the shortcut is taken iff the parameters are eligible and the intervals in the bulk
+    draw = tn_module._ScoredDraw.forward(loc_t, scale_t, *bounds, torch.full_like(loc_t, 0.5))
+    a, b, p_lo, mass = draw[3], draw[4], draw[7], draw[8]
+    eligible = tn_module._bulk_eligible(loc_t, scale_t, *bounds)
+    assert (eligible and tn_module._in_bulk(a, b, p_lo, mass)) == bulk
     tol = 1e-12 if dtype == F64 else 2e-5
-    for a, b in zip(run(True), run(False)):
-        assert_close(a, b, rtol=tol, atol=tol, label="rsample_and_log_prob")
+    for shape in ((40,), ()):  # several draws per batch element, and one
+        for a, b in zip(run(True, shape), run(False, shape)):
+            assert_close(a, b, rtol=tol, atol=tol, label="rsample_and_log_prob")
 
 
 # ---------------------------------------------------------------------------------------------

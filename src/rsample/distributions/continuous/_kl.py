@@ -25,6 +25,7 @@ import math
 
 import torch
 
+from ..._shapes import broadcast_shapes
 from ...kl import register_kl
 from .cauchy import Cauchy
 from .exponential import Exponential
@@ -128,7 +129,7 @@ def _expm1_minus_x(x: torch.Tensor) -> torch.Tensor:
 
 def _full_inf(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """``+inf`` of the broadcast shape of two parameters (torch returns ``p``'s shape only)."""
-    shape = torch.broadcast_shapes(a.shape, b.shape)
+    shape = broadcast_shapes(a.shape, b.shape)
     return torch.full(shape, math.inf, dtype=torch.promote_types(a.dtype, b.dtype), device=a.device)
 
 

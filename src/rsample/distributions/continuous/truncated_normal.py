@@ -75,6 +75,7 @@ __all__ = ["TruncatedNormal"]
 
 _SQRT2 = math.sqrt(2)
 _INV_SQRT2 = 1 / _SQRT2
+_SQRT_2PI = math.sqrt(2 * math.pi)
 _HALF_TYPES = (torch.float16, torch.bfloat16)
 _QUAD_WIDTH = 2.0  # h·max(1, |m|) up to which moments come from quadrature
 _FAR = 5.0  # κ above which moments come from the offset to the nearer bound
@@ -122,31 +123,39 @@ class TruncatedNormal(Distribution):
 
     # ----------------------------------------------------------------- sampling
     def rsample(self, sample_shape=torch.Size(), *, generator=None) -> torch.Tensor:
-        shape = self._extended_shape(sample_shape)
-        params = (self.loc, self.scale, self.low, self.high)
-        dtype = self.loc.dtype
-        work = torch.float32 if dtype in _HALF_TYPES else dtype
-        u = _random.uniform(shape, dtype=work, device=self.loc.device, generator=generator)
-        u = u.clamp_min_(torch.finfo(work).eps / 4)  # rand's 0 → half its smallest step
-        if torch.is_grad_enabled() and any(p.requires_grad for p in params):
-            x = apply_function(_Draw, *params, u)[0]
-        else:
-            x = _draw_forward(*params, u)[0]
-        return x if x.dtype == dtype else x.to(dtype)
+        x = self._draw(_Draw, sample_shape, generator)[0]
+        return x if x.dtype == self.loc.dtype else x.to(self.loc.dtype)
 
     def rsample_and_log_prob(
         self, sample_shape=torch.Size(), *, generator=None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        r"""``(x, log_prob(x))``. Where every interval is in the bulk (see :func:`_bulk_log_z`),
-        the score is :math:`-z^2/2 - \log\sqrt{2\pi}\sigma - \log Z` with a plain
-        :math:`\log(\Phi(hi) - \Phi(lo))`, a dozen small operations instead of the
-        tail-exact ``log_prob`` (a policy step's overhead); elsewhere it is ``log_prob``."""
-        x = self.rsample(sample_shape, generator=generator)
-        log_z = _bulk_log_z(self.loc, self.scale, self.low, self.high)
-        if log_z is None:
+        r"""``(x, log_prob(x))`` (the same draw as ``rsample``). Where every interval is in the
+        bulk (see :func:`_bulk_eligible`, :func:`_in_bulk`), the score is
+        :math:`-z^2/2 - \log\sqrt{2\pi}\sigma - \log Z` with the plain
+        :math:`Z = \Phi(hi) - \Phi(lo)` the draw computed anyway (:class:`_ScoredDraw`, closed-
+        form derivatives): a few small operations instead of the tail-exact ``log_prob`` (a
+        policy step's overhead). Elsewhere it is ``log_prob``."""
+        params = (self.loc, self.scale, self.low, self.high)
+        if not _bulk_eligible(*params):
+            x = self.rsample(sample_shape, generator=generator)
+            return x, self.log_prob(x)
+        x, log_z, _, a, b, _, _, p_lo, mass = self._draw(_ScoredDraw, sample_shape, generator)
+        if not _in_bulk(a, b, p_lo, mass):
             return x, self.log_prob(x)
         z = (x - self.loc) / self.scale
         return x, -0.5 * z * z - (LOG_SQRT_2PI + self.scale.log() + log_z)
+
+    def _draw(self, function, sample_shape, generator) -> tuple:
+        """``function``'s outputs (:class:`_Draw` or :class:`_ScoredDraw`) for fresh uniforms:
+        through autograd where a parameter needs a gradient, its forward alone otherwise."""
+        shape = self._extended_shape(sample_shape)
+        params = (self.loc, self.scale, self.low, self.high)
+        work = torch.float32 if self.loc.dtype in _HALF_TYPES else self.loc.dtype
+        u = _random.uniform(shape, dtype=work, device=self.loc.device, generator=generator)
+        u = u.clamp_min_(torch.finfo(work).eps / 4)  # rand's 0 → half its smallest step
+        if torch.is_grad_enabled() and any(p.requires_grad for p in params):
+            return apply_function(function, *params, u)
+        return function.forward(*params, u)
 
     # ----------------------------------------------------------------- scoring
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
@@ -287,32 +296,30 @@ class _LogProb(torch.autograd.Function):
         )
 
 
-def _bulk_log_z(loc, scale, low, high) -> torch.Tensor | None:
-    r""":math:`\log Z = \log(\Phi(hi) - \Phi(lo))` in the lower frame by plain operations
-    (differentiable by autograd), or None unless, on the CPU in eager mode, both bounds are
-    finite and every interval is in the bulk: :math:`hi \ge -3` (no far-tail cancellation
-    between :math:`z^2/2` and :math:`\log Z`) and :math:`Z \ge \Phi(hi)/4` (the difference
-    loses at most two bits)."""
+def _bulk_eligible(loc, scale, low, high) -> bool:
+    r"""Whether ``rsample_and_log_prob`` may score with the plain :math:`\log Z` (then
+    :func:`_in_bulk` decides, per draw call): on the CPU in eager mode, not in half precision,
+    with finite bounds and scales that need no guard."""
     if not host_reads_free(loc) or loc.dtype in _HALF_TYPES:
-        return None
-    if not all(bool(torch.isfinite(_compact(b)).all()) for b in (low, high)):
-        return None  # an infinite bound would put 0·∞ into the gradient of (bound − μ)/σ
-    if _guarded(scale):
-        return None  # float32 scales so tiny that z/σ overflows in the backward
-    alpha = (low - loc) / scale
-    beta = (high - loc) / scale
-    with torch.no_grad():  # the lower frame's orientation, as constant weights 1 and 0
-        keep = torch.le(alpha + beta, 0, out=torch.empty_like(alpha))
-        swap = 1 - keep
-    hi = keep * beta - swap * alpha
-    p_hi = torch.special.ndtr(hi)
-    mass = p_hi - torch.special.ndtr(keep * alpha - swap * beta)
+        return False
+    # (a plain sum rather than ``isfinite().all()``, which costs ~15 µs at any size; a sum that
+    # overflows only sends us to the general path)
+    if not math.isfinite(float(_compact(low).sum() + _compact(high).sum())):
+        return False  # an infinite bound would put 0·∞ into the gradient of (bound − μ)/σ
+    return not _guarded(scale)  # float32 scales so tiny that z/σ overflows in the backward
+
+
+def _in_bulk(a, b, p_lo, mass) -> bool:
+    r"""Whether every interval of a draw (lower frame: ``lo = −a√2``, ``hi = b√2``,
+    :math:`\Phi(lo)` = ``p_lo``, :math:`Z` = ``mass``) is in the bulk, where the plain
+    :math:`\log Z` is accurate: :math:`hi \ge -3` (no far-tail cancellation between
+    :math:`z^2/2` and :math:`\log Z`) and :math:`Z \ge \Phi(hi)/4` (the difference loses at
+    most two bits); also false for non-finite standardized bounds (NaN margins included)."""
+    if not mass.numel():
+        return True
     with torch.no_grad():
-        margin = torch.minimum(hi + 3, mass - 0.25 * p_hi)
-        finite = torch.isfinite(alpha).all() & torch.isfinite(beta).all()
-        if margin.numel() and not (bool(finite) and float(margin.min()) >= 0):
-            return None  # (NaN margins included)
-    return torch.log(mass)
+        margin = torch.minimum(b * _SQRT2 + 3, 0.75 * mass - 0.25 * p_lo)
+        return math.isfinite(float((a + b).sum())) and float(margin.min()) >= 0
 
 
 def _compact(t: torch.Tensor) -> torch.Tensor:
@@ -425,9 +432,10 @@ def _lower_frame_probability(u: torch.Tensor, flip_f: torch.Tensor) -> torch.Ten
 
 
 def _draw_forward(loc, scale, low, high, u):
-    """``(x, z, a, b, flip_f, f_hi)``: the draw for the uniforms ``u``, its lower-frame value
-    ``z`` and what the derivatives need: ``a = −lo/√2``, ``b = hi/√2``, the reflection flag as
-    a float, ``f_hi`` the lower-frame probability (None if it is ``u`` itself).
+    r"""``(x, z, a, b, flip_f, f_hi, p_lo, mass)``: the draw for the uniforms ``u``, its
+    lower-frame value ``z`` and what the derivatives need: ``a = −lo/√2``, ``b = hi/√2``, the
+    reflection flag as a float, ``f_hi`` the lower-frame probability (None if it is ``u``
+    itself); and :math:`\Phi(lo)`, :math:`Z = \Phi(hi) - \Phi(lo)` (plain, for the bulk).
 
     ``Φ(lo) = ½erfc(max(μ − low, high − μ)/(σ√2))`` and ``Φ(hi)`` likewise, so the reflection
     costs two ``max``/``min`` and no branches.
@@ -468,7 +476,7 @@ def _draw_forward(loc, scale, low, high, u):
         x_tail = torch.addcmul(_near(low, high, flip_f), signed_scale, offset, value=-1)
         x = torch.where(tail, x_tail, x)
     x = _clamp(x, low, high, eager)  # rounding may step an ulp outside
-    return x, z, a, b, flip_f, (None if f_hi is u else f_hi)
+    return x, z, a, b, flip_f, (None if f_hi is u else f_hi), p_lo, mass
 
 
 def _offset_draws_eager(x, z, a, b, width, f_hi, flip_f, low, high, scale):
@@ -574,7 +582,7 @@ class _Draw(torch.autograd.Function):
 
     @staticmethod
     def setup_context(ctx, inputs, output):
-        _, z, a, b, flip_f, f_hi = output
+        _, z, a, b, flip_f, f_hi, _, _ = output
         ctx.mark_non_differentiable(*(t for t in output[1:] if t is not None))
         ctx.save_for_backward(*inputs, z, a, b, flip_f, f_hi)
 
@@ -582,16 +590,60 @@ class _Draw(torch.autograd.Function):
     def backward(ctx, grad, *_unused):
         loc, scale, low, high, u, z, a, b, flip_f, f_hi = ctx.saved_tensors
         with torch.no_grad():
-            grad_w = grad.to(z.dtype)
             lo, hi = a * -_SQRT2, b * _SQRT2
-            f_hi = u if f_hi is None else f_hi
-            if z.shape == lo.shape:  # one draw per batch element
-                parts = _direct_parts(grad_w, z, lo, hi, f_hi)
-            else:
-                parts = _reduced_parts(grad_w, z, lo, hi, f_hi)
+            parts = _draw_parts(grad, z, lo, hi, u if f_hi is None else f_hi)
             grads = _combine(ctx.needs_input_grad, *parts, lo, hi, flip_f)
         inputs = (loc, scale, low, high)
         return (*_finish(grads, inputs, "the truncated normal draw"), None)
+
+
+class _ScoredDraw(torch.autograd.Function):
+    r""":class:`_Draw` with a second differentiable output, the plain :math:`\log Z`
+    (``rsample_and_log_prob`` in the bulk). In the lower frame :math:`\partial\log Z/\partial
+    lo = -\varphi(lo)/Z` and :math:`\partial\log Z/\partial hi = \varphi(hi)/Z`; these enter
+    :func:`_combine` as the parts :math:`s\,G\,\partial\log Z/\partial(lo, hi)/\sigma`
+    (``s = ±1`` the reflection, ``G`` the incoming gradient), which it maps to the parameters
+    exactly as it maps a draw's :math:`\partial z/\partial(lo, hi)`."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(loc, scale, low, high, u):
+        x, *rest = _draw_forward(loc, scale, low, high, u)
+        return (x, torch.log(rest[-1]), *rest)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        _, _, z, a, b, flip_f, f_hi, _, mass = output
+        ctx.mark_non_differentiable(*(t for t in output[2:] if t is not None))
+        ctx.set_materialize_grads(False)  # log Z is unused outside the bulk: no work for it
+        ctx.save_for_backward(*inputs, z, a, b, flip_f, f_hi, mass)
+
+    @staticmethod
+    def backward(ctx, grad, grad_log_z, *_unused):
+        loc, scale, low, high, u, z, a, b, flip_f, f_hi, mass = ctx.saved_tensors
+        with torch.no_grad():
+            lo, hi = a * -_SQRT2, b * _SQRT2
+            grad = torch.zeros_like(z) if grad is None else grad
+            g, g_z, g_lo, g_hi = _draw_parts(grad, z, lo, hi, u if f_hi is None else f_hi)
+            if grad_log_z is not None:
+                # φ(·)/(√(2π)·σ·Z), signed by the reflection (lo, hi are finite in the bulk)
+                tiny = torch.finfo(mass.dtype).tiny
+                weight = (1 - 2 * flip_f) / (_SQRT_2PI * scale * mass.clamp_min(tiny))
+                weight = weight * grad_log_z.to(z.dtype)
+                g_lo = g_lo - weight * torch.exp(-0.5 * lo * lo)
+                g_hi = g_hi + weight * torch.exp(-0.5 * hi * hi)
+            grads = _combine(ctx.needs_input_grad, g, g_z, g_lo, g_hi, lo, hi, flip_f)
+        inputs = (loc, scale, low, high)
+        return (*_finish(grads, inputs, "the truncated normal draw"), None)
+
+
+def _draw_parts(grad, z, lo, hi, f_hi):
+    """:func:`_direct_parts` for one draw per batch element, else :func:`_reduced_parts`."""
+    grad = grad.to(z.dtype)
+    if z.shape == lo.shape:
+        return _direct_parts(grad, z, lo, hi, f_hi)
+    return _reduced_parts(grad, z, lo, hi, f_hi)
 
 
 def _direct_parts(grad, z, lo, hi, f_hi):

@@ -27,6 +27,7 @@ from torch.distributions.utils import lazy_property
 
 from ... import _validation
 from ..._eager import host_reads_free
+from ..._shapes import broadcast_shapes
 from ...distribution import Distribution
 
 __all__ = [
@@ -191,7 +192,7 @@ class IntegerSupport:
             return False
         if value.shape != self._batch_shape:
             try:  # (event shape () families): the base class explains a bad shape
-                torch.broadcast_shapes(value.shape, self._batch_shape)
+                broadcast_shapes(value.shape, self._batch_shape)
             except RuntimeError:
                 return False
         v = value.detach()

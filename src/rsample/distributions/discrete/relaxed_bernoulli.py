@@ -44,6 +44,7 @@ from torch.distributions import constraints
 from torch.distributions.utils import lazy_property
 
 from ... import _validation
+from ..._shapes import broadcast_shapes
 from ...distribution import Distribution, promote
 from ._params import binary_logits, binary_probs, one_of
 
@@ -121,10 +122,10 @@ class _BinaryConcrete(Distribution):
         name, param = one_of(dist, probs, logits)
         temperature, param = promote(dist, temperature=temperature, **{name: param})
         try:
-            batch = (  # torch.broadcast_shapes costs ~15 µs: skip it in the common cases
+            batch = (  # skip even the shape arithmetic in the common cases
                 param.shape
                 if temperature.dim() == 0 or temperature.shape == param.shape
-                else torch.broadcast_shapes(temperature.shape, param.shape)
+                else broadcast_shapes(temperature.shape, param.shape)
             )
         except RuntimeError:
             raise ValueError(

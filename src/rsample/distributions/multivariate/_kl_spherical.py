@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import torch
 
+from ..._shapes import broadcast_shapes
 from ...kl import register_kl
 from ...special import lbeta
 from ...special.bessel import _ratio_slope_core, bessel_ratio, log_iv_normalized
@@ -49,7 +50,7 @@ def _same_sphere(p, q) -> None:
 
 
 def _batched(value: torch.Tensor, p, q) -> torch.Tensor:
-    shape = torch.broadcast_shapes(p.batch_shape, q.batch_shape)
+    shape = broadcast_shapes(p.batch_shape, q.batch_shape)
     return value.expand(shape) if value.shape != shape else value
 
 
@@ -116,5 +117,5 @@ def _kl_uniform_ps(p: HypersphericalUniform, q: PowerSpherical) -> torch.Tensor:
 @register_kl(HypersphericalUniform, HypersphericalUniform)
 def _kl_uniform_uniform(p: HypersphericalUniform, q: HypersphericalUniform) -> torch.Tensor:
     _same_sphere(p, q)
-    shape = torch.broadcast_shapes(p.batch_shape, q.batch_shape)
+    shape = broadcast_shapes(p.batch_shape, q.batch_shape)
     return torch.zeros(shape, dtype=p.dtype, device=p.device)

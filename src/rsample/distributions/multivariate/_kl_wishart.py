@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from ..._shapes import broadcast_shapes
 from ...kl import register_kl
 from ...special import gauss_legendre
 from ..continuous._kl import _ratio, _x_minus_log1p
@@ -94,4 +95,4 @@ def _kl_wishart_wishart(p: Wishart, q: Wishart) -> torch.Tensor:
     a, b, delta = torch.broadcast_tensors(a, b, delta)
     bregman = _lgamma_bregman(a, b, delta).sum(-1)
     kl = 0.5 * df_p * bracket + 0.5 * (df_p - df_q) * log_det_ratio + bregman
-    return kl.expand(torch.broadcast_shapes(p.batch_shape, q.batch_shape))
+    return kl.expand(broadcast_shapes(p.batch_shape, q.batch_shape))

@@ -16,6 +16,7 @@ import math
 import torch
 
 from ... import _random, constraints
+from ..._shapes import broadcast_shapes
 from ...distribution import Distribution, _common_dtype_device
 from ...special.quadrature import _gauss_legendre_f64
 
@@ -73,7 +74,7 @@ def broadcast_sphere_params(name: str, loc, concentration) -> tuple[torch.Tensor
     elif concentration.dtype != dtype:
         concentration = concentration.to(dtype)
     try:
-        batch = torch.broadcast_shapes(loc.shape[:-1], concentration.shape)
+        batch = broadcast_shapes(loc.shape[:-1], concentration.shape)
     except RuntimeError:
         raise ValueError(
             f"{name}: the batch shapes of loc {tuple(loc.shape)} (the last dimension is the "
@@ -178,7 +179,7 @@ class HypersphericalUniform(Distribution):
         """:math:`-\\log|S^{d-1}|` (broadcast over the value's and the batch shape)."""
         if self._validate_args:
             self._validate_sample(value)
-        shape = torch.broadcast_shapes(value.shape[:-1], self._batch_shape)
+        shape = broadcast_shapes(value.shape[:-1], self._batch_shape)
         dtype = value.dtype if value.is_floating_point() else self.dtype
         return torch.full(shape, -log_sphere_area(self.dim), dtype=dtype, device=value.device)
 

@@ -23,6 +23,7 @@ from torch.distributions import constraints
 from torch.distributions.utils import lazy_property
 
 from ... import _random, _validation
+from ..._shapes import broadcast_shapes
 from ...distribution import Distribution
 from ...kl import register_kl
 from .multivariate_normal import (
@@ -240,7 +241,7 @@ def _batch_shape(loc: torch.Tensor, W: torch.Tensor, delta: torch.Tensor) -> tor
             f"{name}: loc (d,), cov_factor (d, r) and cov_diag (d,) disagree on d: {shapes}"
         )
     try:
-        return torch.broadcast_shapes(loc.shape[:-1], W.shape[:-2], delta.shape[:-1])
+        return broadcast_shapes(loc.shape[:-1], W.shape[:-2], delta.shape[:-1])
     except RuntimeError:
         raise ValueError(f"{name}: batch shapes do not broadcast: {shapes}") from None
 

@@ -19,6 +19,7 @@ from torch.distributions import constraints
 from torch.distributions.utils import lazy_property
 
 from ... import _random, _validation
+from ..._shapes import broadcast_shapes
 from ...distribution import Distribution, _common_dtype_device
 from ...kl import register_kl
 
@@ -238,7 +239,7 @@ def _batch_shape(name: str, loc: torch.Tensor, param: str, matrix: torch.Tensor)
     if matrix.shape[-1] != loc.shape[-1]:
         raise ValueError(f"{name}: loc and {param} disagree on the dimension: {shapes}")
     try:
-        return torch.broadcast_shapes(loc.shape[:-1], matrix.shape[:-2])
+        return broadcast_shapes(loc.shape[:-1], matrix.shape[:-2])
     except RuntimeError:
         raise ValueError(f"{name}: batch shapes do not broadcast: {shapes}") from None
 
@@ -373,7 +374,7 @@ def _fold(matrix: torch.Tensor, x: torch.Tensor):
     shape ``K + (p, n)``, ``X`` of shape ``K + (n, C)``, and ``restore`` mapping a result of shape
     ``K + (q, C)`` back to ``xb + (q,)`` (or, with ``reduced=True``, ``K + (C,)`` to ``xb``).
     """
-    xb = torch.broadcast_shapes(x.shape[:-1], matrix.shape[:-2])
+    xb = broadcast_shapes(x.shape[:-1], matrix.shape[:-2])
     x = x.expand(xb + x.shape[-1:])
     m = len(xb)
     mb = (1,) * (m - matrix.dim() + 2) + tuple(matrix.shape[:-2])

@@ -34,6 +34,7 @@ from torch.distributions import constraints
 from torch.distributions.utils import lazy_property
 
 from ... import _random, _validation
+from ..._shapes import broadcast_shapes
 from ...distribution import Distribution
 from ..continuous.gamma import standard_gamma_rsample
 from .multivariate_normal import (
@@ -256,7 +257,7 @@ class Wishart(Distribution):
                 f"event shape {tuple(self._event_shape)}"
             )
         try:
-            torch.broadcast_shapes(value.shape[:-2], self._batch_shape)
+            broadcast_shapes(value.shape[:-2], self._batch_shape)
         except RuntimeError:
             raise ValueError(
                 f"Wishart: the value's batch shape {tuple(value.shape[:-2])} does not broadcast "
@@ -387,6 +388,6 @@ def _batch_shape(df: torch.Tensor, param: str, matrix: torch.Tensor) -> torch.Si
     if matrix.dim() < 2 or matrix.shape[-1] != matrix.shape[-2]:
         raise ValueError(f"Wishart: {param} must be a (batch of) square matrices, got {shapes}")
     try:
-        return torch.broadcast_shapes(df.shape, matrix.shape[:-2])
+        return broadcast_shapes(df.shape, matrix.shape[:-2])
     except RuntimeError:
         raise ValueError(f"Wishart: batch shapes do not broadcast: {shapes}") from None

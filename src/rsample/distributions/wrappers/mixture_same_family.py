@@ -55,6 +55,7 @@ from torch.distributions import constraints
 
 from ... import _random, _validation
 from ..._eager import host_reads_free
+from ..._shapes import broadcast_shapes
 from ...distribution import Distribution, _is_lazy
 from ...gradients import implicit_rsample
 from ._wrapper import draw
@@ -129,7 +130,7 @@ class MixtureSameFamily(Distribution):
             )
         mix_batch = mixture_distribution.batch_shape
         try:
-            batch_shape = torch.broadcast_shapes(mix_batch, comp_batch[:-1])
+            batch_shape = broadcast_shapes(mix_batch, comp_batch[:-1])
         except RuntimeError:
             raise ValueError(
                 f"{_NAME}: mixture_distribution.batch_shape {tuple(mix_batch)} does not "

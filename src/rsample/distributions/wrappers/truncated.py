@@ -59,6 +59,7 @@ from torch.distributions import constraints
 
 from ... import _random, _validation
 from ..._eager import host_reads_free
+from ..._shapes import broadcast_shapes
 from ...distribution import Distribution
 from ...gradients import implicit_rsample
 from ...special.quadrature import tanh_sinh_unit
@@ -94,7 +95,7 @@ class Truncated(Distribution):
         ref = getattr(base, names[0])
         low = torch.as_tensor(low, dtype=ref.dtype, device=ref.device)
         high = torch.as_tensor(high, dtype=ref.dtype, device=ref.device)
-        batch = torch.broadcast_shapes(base.batch_shape, low.shape, high.shape)
+        batch = broadcast_shapes(base.batch_shape, low.shape, high.shape)
         if base.batch_shape != batch:
             base = base.expand(batch)
         self.base_dist = base
