@@ -7,9 +7,12 @@ everything else — broadcasting, ``rsample`` and scoring from the noise, the ch
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch.distributions import constraints
 
+from ..._eager import host_reads_free
 from ...distribution import Distribution
 
 
@@ -29,6 +32,22 @@ class LocationScale(Distribution):
     def __init__(self, loc, scale, validate_args=None):
         self.loc, self.scale = self._broadcast(loc=loc, scale=scale)
         super().__init__(self.loc.shape, validate_args=validate_args)
+
+    def _validate_parameters(self) -> None:
+        # One reduction decides the common case on the CPU: scale + 0·loc·scale is the scale
+        # where loc and scale are finite, and NaN where either is not; anything else goes to
+        # the base class's per-argument checks, which name the offender.
+        loc, scale = self.loc, self.scale
+        if (
+            type(self).arg_constraints is LocationScale.arg_constraints
+            and host_reads_free(loc)
+            and loc.numel() > 1
+        ):
+            s = scale.detach()
+            low, high = torch.aminmax(torch.addcmul(s, loc.detach(), s, value=0.0))
+            if float(low) > 0 and float(high) < math.inf:
+                return
+        super()._validate_parameters()
 
     # ----------------------------------------------------------------- the standard member
     def _std_noise(self, shape: torch.Size, generator) -> torch.Tensor:
