@@ -166,6 +166,9 @@ def sync_readme(results: Path, readme: Path = HERE.parent / "README.md") -> None
     if start not in text or end not in text:
         return
     report = results.read_text().splitlines()
+    # the main table only: the sections after it (the estimator-quality tables) stay out
+    sections = [i for i, line in enumerate(report) if line.startswith("## ")]
+    report = report[: sections[0]] if sections else report
     header = [line for line in report if line.startswith("- ")]
     table = [line for line in report if line.startswith("|")]
     note = [
