@@ -38,11 +38,14 @@ __all__ = [
     "categorical_logits",
     "categorical_probs",
     "expand_given",
+    "log_or_neg_inf",
     "normalize_logits",
     "normalize_probs",
     "one_of",
     "softplus",
     "validate_given",
+    "widened",
+    "x_log",
 ]
 
 
@@ -151,17 +154,17 @@ class BinaryParams:
             logits = self.logits
             return -softplus(-logits), -softplus(logits)
         p = self.probs
-        return torch.log(p), torch.log1p(-p)
+        return log_or_neg_inf(p), log_or_neg_inf(p, complement=True)
 
     def _x_log_p(self, x: torch.Tensor) -> torch.Tensor:
         if self._given == "logits":
             return -x * softplus(-self.logits)
-        return torch.xlogy(x, self.probs)
+        return x_log(x, self.probs, torch.log, 1.0)
 
     def _x_log_q(self, x: torch.Tensor) -> torch.Tensor:
         if self._given == "logits":
             return -x * softplus(self.logits)
-        return torch.special.xlog1py(x, -self.probs)
+        return x_log(x, self.probs, _log_complement, 0.0)
 
 
 class IntegerSupport:
@@ -239,3 +242,37 @@ def expand_given(dist, batch_shape, _instance=None, keys=None):
     Distribution.__init__(new, batch_shape, dist.event_shape, validate_args=False)
     new._validate_args = dist._validate_args
     return new
+
+
+def x_log(x: torch.Tensor, p: torch.Tensor, log, neutral: float) -> torch.Tensor:
+    r""":math:`x \cdot` ``log(p)`` with ``0·log 0 = 0`` *and* a zero derivative in ``p`` where
+    ``x = 0``: there ``p`` is replaced by ``neutral`` (where ``log`` is finite) before the
+    ``log``, so no ``0/0`` reaches the backward (``torch.xlogy``'s gives NaN for
+    d log P(0)/dp at p = 0)."""
+    zero = x == 0
+    return torch.where(zero, 0.0, x * log(torch.where(zero, neutral, p)))
+
+
+def _log_complement(p: torch.Tensor) -> torch.Tensor:
+    return torch.log1p(-p)
+
+
+def widened(t: torch.Tensor) -> torch.Tensor:
+    """``t`` in float64 (where the device has it): discrete CDFs are evaluated there, because
+    float32 counts near 1e9 are 64 apart and the incomplete gamma/beta functions of such
+    arguments lose ~1e-3 absolute in float32 (found by fuzzing: a non-monotone Poisson CDF)."""
+    if t.dtype == torch.float64 or t.device.type == "mps":
+        return t
+    return t.double()
+
+
+def log_or_neg_inf(p: torch.Tensor, complement: bool = False) -> torch.Tensor:
+    """``log p`` (or ``log1p(−p)``) that is ``−inf`` at ``p = 0`` (``p = 1``) with a zero
+    derivative there instead of ``±inf``: the logarithm's input is replaced before the ``log``
+    where the result is ``−inf``, so an unused branch (zero upstream gradient) gives ``0``, not
+    ``0·∞ = NaN``. Where ``−inf`` is used, the log-probability is ``−inf`` and its derivative
+    means nothing."""
+    edge = p == (1 if complement else 0)
+    safe = torch.where(edge, 0.5, p)
+    log = torch.log1p(-safe) if complement else torch.log(safe)
+    return torch.where(edge, -math.inf, log)

@@ -35,7 +35,7 @@ from torch.distributions import constraints
 
 from ...distribution import Distribution
 from ...special import betainc, betaincc
-from ._params import BinaryParams, IntegerSupport
+from ._params import BinaryParams, IntegerSupport, widened
 from .poisson import _plain_ok, bd0, lattice_entropy, stirlerr
 
 __all__ = ["Binomial"]
@@ -90,11 +90,11 @@ class Binomial(IntegerSupport, BinaryParams, Distribution):
             self._validate_sample(value)
         n = self.total_count
         p, q = self._pq()
-        k = value.floor()
-        k, n, p, q = torch.broadcast_tensors(k, n, p, q)
+        dtype = torch.promote_types(value.dtype, p.dtype)
+        k, n, p, q = (widened(t) for t in torch.broadcast_tensors(value.floor(), n, p, q))
         inner = (k >= 0) & (k < n)
         out = beta_tail_q(torch.where(inner, n - k, 1.0), torch.where(inner, k + 1, 1.0), p, q)
-        return torch.where(inner, out, (k >= n).to(out.dtype))
+        return torch.where(inner, out, (k >= n).to(out.dtype)).to(dtype)
 
     def enumerate_support(self, expand: bool = True) -> torch.Tensor:
         """``0, …, n`` (needs one ``total_count`` for the whole batch; reads it to the host)."""

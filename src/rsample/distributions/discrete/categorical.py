@@ -35,7 +35,7 @@ from torch.distributions.utils import lazy_property
 from ... import _validation
 from ..._eager import host_reads_free
 from ...distribution import Distribution
-from ._params import IntegerSupport, expand_given, one_of
+from ._params import IntegerSupport, expand_given, log_or_neg_inf, one_of
 
 __all__ = ["Categorical"]
 
@@ -202,7 +202,7 @@ def _log_ratio(raw: torch.Tensor, top: torch.Tensor, given: str) -> torch.Tensor
     the most likely category."""
     if given == "logits":
         return raw - top
-    return torch.log(raw / top)
+    return log_or_neg_inf(raw / top)  # a category of probability 0: −inf, no NaN derivative
 
 
 def _row_stats(raw: torch.Tensor, given: str) -> tuple[torch.Tensor, torch.Tensor]:

@@ -57,7 +57,8 @@ class Geometric(IntegerSupport, BinaryParams, Distribution):
             log_q = self._log_pq()[1].detach()
             u = torch.empty(shape, dtype=torch.float64, device=log_q.device)
             u.uniform_(generator=generator).clamp_min_(torch.finfo(u.dtype).tiny)
-            return (torch.log(u) / log_q).floor().to(log_q.dtype)
+            draws = (torch.log(u) / log_q).floor()  # +inf where log q rounds to 0
+            return draws.clamp_max_(torch.finfo(log_q.dtype).max).to(log_q.dtype)
 
     # ----------------------------------------------------------------- scoring
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:

@@ -47,9 +47,9 @@ import torch
 from torch.distributions import constraints
 
 from ...distribution import Distribution
-from ._params import BinaryParams, IntegerSupport
+from ._params import BinaryParams, IntegerSupport, widened
 from .binomial import beta_tail_q, binomial_log_pmf
-from .poisson import _GRID, _plain_ok, lattice_entropy
+from .poisson import _GRID, _plain_ok, lattice_entropy, poisson_draws
 
 __all__ = ["NegativeBinomial"]
 
@@ -85,8 +85,11 @@ class NegativeBinomial(IntegerSupport, BinaryParams, Distribution):
         with torch.no_grad():
             r = self.total_count.detach().expand(shape)
             g = torch._standard_gamma(r, generator=generator)
-            rate = g * self._odds().detach()
-            return torch.poisson(rate, generator=generator)
+            # p → 1 makes the odds overflow: the rate is capped at the largest float (where
+            # r = 0, G = 0 and the count is 0, not 0·∞)
+            big = torch.finfo(g.dtype).max
+            rate = torch.where((g > 0) & (r > 0), g * self._odds().detach(), 0.0).clamp_max_(big)
+            return poisson_draws(rate, generator)
 
     # ----------------------------------------------------------------- scoring
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
@@ -114,25 +117,30 @@ class NegativeBinomial(IntegerSupport, BinaryParams, Distribution):
             self._validate_sample(value)
         r = self.total_count
         p, q = self._pq()
-        k = value.floor()
-        k, r, p, q = torch.broadcast_tensors(k, r, p, q)
+        dtype = torch.promote_types(value.dtype, p.dtype)
+        k, r, p, q = (widened(t) for t in torch.broadcast_tensors(value.floor(), r, p, q))
         inner = (k >= 0) & (r > 0)
         out = beta_tail_q(torch.where(inner, r, 1.0), torch.where(inner, k + 1, 1.0), p, q)
-        return torch.where(inner, out, (k >= 0).to(out.dtype))
+        return torch.where(inner, out, (k >= 0).to(out.dtype)).to(dtype)
 
     # ----------------------------------------------------------------- moments
     @property
     def mean(self) -> torch.Tensor:
-        return self.total_count * self._odds()
+        """:math:`rp/q` (0 for :math:`r = 0`, also where the odds overflow)."""
+        r = self.total_count
+        return torch.where(r > 0, r * self._odds(), 0.0)
 
     @property
     def mode(self) -> torch.Tensor:
         """:math:`\\lfloor (r-1)p/q \\rfloor`, at least 0 (torch's formula)."""
-        return ((self.total_count - 1) * self._odds()).floor().clamp(min=0.0)
+        r = self.total_count
+        mode = torch.where(r > 1, ((r - 1) * self._odds()).floor(), 0.0)  # no 0·∞ at r = 1
+        return mode.clamp_max(torch.finfo(mode.dtype).max)  # odds overflow: the largest float
 
     @property
     def variance(self) -> torch.Tensor:
-        return self.mean / self._pq()[1]
+        mean = self.mean
+        return torch.where(mean > 0, mean / self._pq()[1], 0.0)
 
     def entropy(self) -> torch.Tensor:
         r = self.total_count

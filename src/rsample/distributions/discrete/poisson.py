@@ -38,7 +38,7 @@ from ..._eager import host_reads_free
 from ...distribution import Distribution
 from ...special import gammaincc
 from ...special.stirling import log_gamma_remainder
-from ._params import IntegerSupport
+from ._params import IntegerSupport, widened, x_log
 
 __all__ = ["Poisson"]
 
@@ -51,6 +51,7 @@ _BD0_TERMS = 9  # Σ_j v^{2j}/(2j + 3), |v| < 0.1: terms shrink 100×
 _PLAIN_MAX = {torch.float64: 1e4, torch.float32: 64.0}
 # Lattice sums: (points, half-width in standard deviations) per working dtype.
 _GRID = {torch.float64: (1024, 13.0), torch.float32: (256, 9.0)}
+_POISSON_INT64_SAFE = 2.0**62  # torch.poisson is exact below, garbage above ~9.2e18
 
 
 class Poisson(IntegerSupport, Distribution):
@@ -70,23 +71,23 @@ class Poisson(IntegerSupport, Distribution):
     def sample(self, sample_shape=torch.Size(), *, generator=None) -> torch.Tensor:
         shape = self._extended_shape(sample_shape)
         with torch.no_grad():
-            return torch.poisson(self.rate.detach().expand(shape), generator=generator)
+            return poisson_draws(self.rate.detach().expand(shape), generator)
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
         if self._validate_args:
             self._validate_sample(value)
         rate = self.rate
         if _plain_ok(rate, value):
-            return torch.xlogy(value, rate) - rate - torch.lgamma(value + 1)
+            return x_log(value, rate, torch.log, 1.0) - rate - torch.lgamma(value + 1)
         return poisson_log_pmf(value, rate)
 
     def cdf(self, value: torch.Tensor) -> torch.Tensor:
         r""":math:`P(X \le k) = Q(\lfloor k \rfloor + 1, \lambda)`; 0 below 0."""
         if self._validate_args:
             self._validate_sample(value)
-        k = value.floor()
-        out = gammaincc(k.clamp_min(0) + 1, self.rate)
-        return torch.where(k < 0, torch.zeros_like(out), out)
+        k = widened(value).floor()
+        out = gammaincc(k.clamp_min(0) + 1, widened(self.rate))
+        return torch.where(k < 0, 0.0, out).to(torch.promote_types(value.dtype, self.rate.dtype))
 
     @property
     def mean(self) -> torch.Tensor:
@@ -108,6 +109,20 @@ class Poisson(IntegerSupport, Distribution):
 
 
 # --------------------------------------------------------------------------- shared helpers
+def poisson_draws(rate: torch.Tensor, generator) -> torch.Tensor:
+    """Poisson draws for each (finite, non-negative) rate: ``torch.poisson``, which counts in
+    int64 and returns garbage (−2^63) above ~9.2e18; there, ``round(λ + √λ·N(0, 1))`` (the
+    normal limit: total-variation error ~ 1/√λ < 5e-10). Draws beyond the largest float are
+    the largest float."""
+    huge = rate > _POISSON_INT64_SAFE
+    if host_reads_free(rate) and not (rate.numel() and bool(huge.any())):
+        return torch.poisson(rate, generator=generator)
+    exact = torch.poisson(torch.where(huge, 0.0, rate), generator=generator)
+    noise = torch.empty_like(rate).normal_(generator=generator)
+    approx = torch.addcmul(rate, rate.sqrt(), noise).round_().clamp_(0, torch.finfo(rate.dtype).max)
+    return torch.where(huge, approx, exact)
+
+
 def _plain_ok(*tensors: torch.Tensor) -> bool:
     """Whether every tensor is on the CPU (eagerly) with entries below ``_PLAIN_MAX``."""
     if not all(host_reads_free(t) for t in tensors):
@@ -133,14 +148,14 @@ def bd0(x: torch.Tensor, m: torch.Tensor, log_m: torch.Tensor | None = None) -> 
     Given ``log_m``, the far branch is :math:`x(\log x - \log m) + m - x` (finite where ``m``
     underflows)."""
     d = x - m
-    s = x + m
-    near = d.abs() < 0.1 * s
-    v = torch.where(near, d / torch.where(near, s, 1.0), 0.0)
+    half_sum = 0.5 * x + 0.5 * m  # (x + m)/2 without overflow near the largest float
+    near = d.abs() < 0.2 * half_sum
+    v = torch.where(near, (0.5 * d) / torch.where(near, half_sum, 1.0), 0.0)
     v2 = v * v
     acc = torch.full_like(v2, 1.0 / (2 * _BD0_TERMS + 1))
     for j in range(_BD0_TERMS - 2, -1, -1):
         acc = acc * v2 + 1.0 / (2 * j + 3)
-    series = d * v + 2 * x * v * v2 * acc
+    series = d * v + (x * v) * (2 * v2 * acc)  # x·v first: 2x may overflow where v = 0
     ms = torch.where(near, 1.0, m)
     if log_m is None:
         far = x * torch.log(x / ms) + ms - x
@@ -152,8 +167,11 @@ def bd0(x: torch.Tensor, m: torch.Tensor, log_m: torch.Tensor | None = None) -> 
 def poisson_log_pmf(k: torch.Tensor, rate: torch.Tensor) -> torch.Tensor:
     """Loader's log-pmf (see the module docstring), for real ``k ≥ 0``."""
     zero = k == 0
+    impossible = (rate == 0) & ~zero
     ks = torch.where(zero, 1.0, k)
-    general = -stirlerr(ks) - bd0(ks, rate) - 0.5 * torch.log(ks) - _HALF_LOG_2PI
+    rs = torch.where(zero | impossible, 1.0, rate)  # the unused entries: no 0·∞ in the backward
+    general = -stirlerr(ks) - bd0(ks, rs) - 0.5 * torch.log(ks) - _HALF_LOG_2PI
+    general = torch.where(impossible, -math.inf, general)
     return torch.where(zero, -rate, general)
 
 
