@@ -278,14 +278,16 @@ def _horner(z: torch.Tensor, coeffs) -> torch.Tensor:
     return out
 
 
-def _phi(lam: torch.Tensor, terms: int) -> torch.Tensor:
+def _phi(lam: torch.Tensor, terms: int, t: torch.Tensor | None = None) -> torch.Tensor:
     r"""φ(λ) = λ − 1 − log λ, accurate near λ = 1 (a ``log1pmx``).
 
     With t = λ − 1 and y = t/(2 + t), log(1 + t) = 2 atanh y and t − 2y = 2y²/(1 − y), so
     φ = 2y²/(1 − y) − 2 Σ_{k≥1} y^{2k+1}/(2k+1); for |t| < 1/4, |y| < 1/7 and the series is
-    short. Elsewhere the direct form loses at most a few bits.
+    short. Elsewhere the direct form loses at most a few bits. ``t`` may be passed in: for
+    λ = x/a it is (x − a)/a with x − a exact, where ``x/a − 1`` keeps only
+    ``eps·a/|x − a|`` of its digits (a = x = 1e29: none; found by fuzzing a Poisson CDF).
     """
-    t = lam - 1
+    t = lam - 1 if t is None else t
     near = t.abs() < 0.25
     tn = t.clamp(-0.25, 0.25)
     y = tn / (2 + tn)
@@ -310,7 +312,7 @@ def _log_pref_q(a, x, tab: _Tables, log_x=None, phi=None) -> torch.Tensor:
     """
     a_big = a.clamp(min=_A_TEMME)
     if phi is None:
-        phi = _phi(x / a_big, tab.plan.phi_terms)
+        phi = _phi(x / a_big, tab.plan.phi_terms, (x - a_big) / a_big)
     if log_x is None:
         log_x = torch.log(x)
     r = torch.reciprocal(a_big)
@@ -440,7 +442,7 @@ def _temme_series(a, eta, tab: _Tables):
     return _horner_rows(ck, torch.reciprocal(a)), ck, powers
 
 
-def _temme_dq_da(a, lam, eta, s, ck, powers, tab: _Tables):
+def _temme_dq_da(a, lam_m1, eta, s, ck, powers, tab: _Tables):
     r"""B with :math:`\partial Q/\partial a = e^{-a\varphi}/\sqrt{2\pi a}\cdot B` (Temme)."""
     # ρ = (λ−1)/η, dη/da = −ρ/a (η dη = (1 − 1/λ) dλ), differentiating DLMF 8.12.8:
     # B = ρ − η/2 + (ηρ − η²/2 − 1/(2a)) S − (ρ S' + Σ_k k c_k a^{-k}) / a.
@@ -450,11 +452,11 @@ def _temme_dq_da(a, lam, eta, s, ck, powers, tab: _Tables):
     sk = _horner_rows(ck * tab.temme_k[:, None], ainv)  # Σ_k k c_k a^{-k}
     small = eta.abs() < 1e-3  # ρ = 1 + η/3 + η²/36 − η³/270 + O(η⁴) there
     rho_series = 1 + eta * (1.0 / 3 + eta * (1.0 / 36 - eta / 270))
-    rho = torch.where(small, rho_series, (lam - 1) / torch.where(small, 1.0, eta))
+    rho = torch.where(small, rho_series, lam_m1 / torch.where(small, 1.0, eta))
     return rho - eta / 2 + (eta * rho - eta * eta / 2 - 0.5 * ainv) * s - (rho * sp + sk) * ainv
 
 
-def _temme(a, lam, phi, tab: _Tables, need_da):
+def _temme(a, lam, phi, tab: _Tables, need_da, lam_m1=None):
     """log v and d log v/da for the smaller side v (P if λ < 1, else Q), Temme's expansion."""
     # Q = ½ erfc(η√(a/2)) + e^{-aη²/2}/√(2πa) · S,  ½η² = φ(λ);
     # with σ = sign(η), v = e^{-aφ} [½ erfcx(|η|√(a/2)) + σ S/√(2πa)]  (DLMF 8.12.8).
@@ -465,7 +467,7 @@ def _temme(a, lam, phi, tab: _Tables, need_da):
     log_v = torch.log(bracket).sub_(a * phi)
     if not need_da:
         return log_v, None
-    bb = _temme_dq_da(a, lam, eta, s, ck, powers, tab)
+    bb = _temme_dq_da(a, lam - 1 if lam_m1 is None else lam_m1, eta, s, ck, powers, tab)
     return log_v, sigma * bb / (sq2pia * bracket)
 
 
@@ -530,8 +532,12 @@ class _Lanes:
         return self.x / self.a_big
 
     @_lazy
+    def lam_m1(self):  # λ − 1 with x − a exact (Sterbenz) where λ is near 1
+        return (self.x - self.a_big) / self.a_big
+
+    @_lazy
     def phi(self):
-        return _phi(self.lam, self.tab.plan.phi_terms)
+        return _phi(self.lam, self.tab.plan.phi_terms, self.lam_m1)
 
     @_lazy
     def log_pref(self):  # log(x^a e^{-x}/Γ(a))
@@ -577,7 +583,7 @@ def _eval_qser(lanes: _Lanes, need_da: bool):
 
 
 def _eval_temme(lanes: _Lanes, need_da: bool):
-    return _temme(lanes.a_big, lanes.lam, lanes.phi, lanes.tab, need_da)
+    return _temme(lanes.a_big, lanes.lam, lanes.phi, lanes.tab, need_da, lanes.lam_m1)
 
 
 _METHODS = (_eval_pser, _eval_cf, _eval_qser, _eval_temme)  # is_p: True, False, False, λ < 1

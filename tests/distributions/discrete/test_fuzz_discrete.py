@@ -1,7 +1,7 @@
 """Property fuzzing of the discrete families over extreme parameters (hypothesis, fixed seeds).
 
 For random parameters from the whole valid range (probabilities of exactly 0 and 1 and within
-1e-300 of them, logits up to ±1e4, rates from 0 to 1e9, counts from 0 to 1e7, masked
+1e-300 of them, logits up to ±1e4, rates from 0 to 1e30, counts from 0 to 1e7, masked
 categories), in float32 and float64:
 
 * draws lie in the support and their ``log_prob`` is finite and at most 0 (a drawn value has
@@ -108,7 +108,7 @@ def _params(name: str, draw, dtype) -> dict:
             **_binary(draw, dtype, closed_high=False),
         }
     if name == "Poisson":
-        rate = draw(st.one_of(st.sampled_from([0.0, 1e9]), _log_uniform(-30, 9)))
+        rate = draw(st.one_of(st.sampled_from([0.0, 1e9, 1e30]), _log_uniform(-30, 30)))
         return {"rate": torch.tensor(rate, dtype=F64).to(dtype)}
     if name in ("Categorical", "OneHotCategorical"):
         return _categories(draw, dtype)
