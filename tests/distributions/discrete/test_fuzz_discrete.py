@@ -1,7 +1,7 @@
 """Property fuzzing of the discrete families over extreme parameters (hypothesis, fixed seeds).
 
 For random parameters from the whole valid range (probabilities of exactly 0 and 1 and within
-1e-300 of them, logits up to ±1e4, rates from 0 to 1e30, counts from 0 to 1e7, masked
+1e-300 of them, logits up to ±1e4, rates from 0 to 1e30, counts from 0 to 1e15, masked
 categories), in float32 and float64:
 
 * draws lie in the support and their ``log_prob`` is finite and at most 0 (a drawn value has
@@ -72,7 +72,7 @@ def _binary(draw, dtype, closed_high=True):
 
 
 def _count(draw, integer: bool) -> float:
-    n = draw(st.one_of(st.sampled_from([0.0, 1.0, 1e7]), _log_uniform(-3, 7)))
+    n = draw(st.one_of(st.sampled_from([0.0, 1.0, 1e7, 1e15]), _log_uniform(-3, 15)))
     return float(round(n)) if integer else n
 
 
