@@ -218,3 +218,22 @@ def test_torch_compile_fullgraph():
     dc.assert_compiles(
         step, torch.tensor([0.5, 30.0]), torch.tensor([0.2, 0.7]), torch.tensor([1.0, 60.0])
     )
+
+
+def test_moments_at_the_edges_and_their_slopes():
+    """r = 0 (a point mass at 0) and odds that overflow give finite or infinite moments, never
+    0·∞ = NaN; at p = 0 the slopes of the mean r·p/q and variance r·p/q² are r."""
+    p = torch.tensor([0.0, 0.0, 0.5], dtype=torch.float64, requires_grad=True)
+    r = torch.tensor([3.0, 0.0, 0.0], dtype=torch.float64)
+    d = NegativeBinomial(r, probs=p)
+    assert_close(d.mean, [0.0, 0.0, 0.0], rtol=0, atol=0)
+    assert_close(d.variance, [0.0, 0.0, 0.0], rtol=0, atol=0)
+    assert_close(d.mode, [0.0, 0.0, 0.0], rtol=0, atol=0)
+    (slope_mean,) = torch.autograd.grad(d.mean[0], p)
+    (slope_var,) = torch.autograd.grad(NegativeBinomial(r, probs=p).variance[0], p)
+    assert_close(slope_mean, [3.0, 0.0, 0.0], rtol=1e-15)
+    assert_close(slope_var, [3.0, 0.0, 0.0], rtol=1e-15)
+    huge = NegativeBinomial(torch.tensor([0.0, 1.0, 4.0]), logits=torch.tensor(1e4))
+    assert_close(huge.mean, [0.0, math.inf, math.inf], rtol=0, atol=0)
+    assert_close(huge.mode, [0.0, 0.0, torch.finfo(torch.float32).max], rtol=0, atol=0)
+    assert not huge.variance.isnan().any()

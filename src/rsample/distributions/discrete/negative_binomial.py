@@ -139,8 +139,8 @@ class NegativeBinomial(IntegerSupport, BinaryParams, Distribution):
 
     @property
     def variance(self) -> torch.Tensor:
-        mean = self.mean
-        return torch.where(mean > 0, mean / self._pq()[1], 0.0)
+        r = self.total_count
+        return torch.where(r > 0, self.mean / self._pq()[1], 0.0)  # rp/q²; no 0/0 at r = 0
 
     def entropy(self) -> torch.Tensor:
         r = self.total_count
