@@ -22,57 +22,28 @@ import math
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+import fuzz_strategies as fz
 import rsample
 
 F32, F64 = torch.float32, torch.float64
-FUZZ = settings(
-    max_examples=40,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
 DRAWS = 48
-
-
-def _log_uniform(lo: float, hi: float) -> st.SearchStrategy[float]:
-    """``10^e`` for ``e`` in [lo, hi], with both ends drawn often."""
-    return st.one_of(
-        st.sampled_from([10.0**lo, 10.0**hi]), st.floats(lo, hi).map(lambda e: 10.0**e)
-    )
-
-
-def _probability(closed_high: bool = True) -> st.SearchStrategy[float]:
-    """Probabilities in [0, 1] (or [0, 1)): exact ends, values within 1e-300 of them, bulk."""
-    near_zero = _log_uniform(-300, -1)
-    near_one = _log_uniform(-16, -1).map(lambda e: 1.0 - e)
-    ends = [0.0, 1.0] if closed_high else [0.0]
-    return st.one_of(st.sampled_from(ends), near_zero, near_one, st.floats(0.0, 1.0))
-
-
-def _logit() -> st.SearchStrategy[float]:
-    return st.one_of(
-        st.sampled_from([0.0, 1e4, -1e4]),
-        st.floats(-40.0, 40.0),
-        st.tuples(st.sampled_from([-1.0, 1.0]), _log_uniform(-30, 4)).map(lambda t: t[0] * t[1]),
-    )
 
 
 def _binary(draw, dtype, closed_high=True):
     """``{"probs": p}`` or ``{"logits": l}``, as the dtype holds it (p < 1 kept below 1)."""
     if draw(st.booleans()):
-        p = torch.tensor(draw(_probability(closed_high)), dtype=F64).to(dtype)
+        p = torch.tensor(draw(fz.probability(closed_high)), dtype=F64).to(dtype)
         if not closed_high and p >= 1:
             p = torch.nextafter(torch.tensor(1.0, dtype=dtype), torch.tensor(0.0, dtype=dtype))
         return {"probs": p}
-    return {"logits": torch.tensor(draw(_logit()), dtype=dtype)}
+    return {"logits": torch.tensor(draw(fz.logit()), dtype=dtype)}
 
 
 def _count(draw, integer: bool) -> float:
-    n = draw(st.one_of(st.sampled_from([0.0, 1.0, 1e7, 1e15]), _log_uniform(-3, 15)))
+    n = draw(st.one_of(st.sampled_from([0.0, 1.0, 1e7, 1e15]), fz.log_uniform(-3, 15)))
     return float(round(n)) if integer else n
 
 
@@ -80,12 +51,12 @@ def _categories(draw, dtype):
     k = draw(st.integers(1, 6))
     if draw(st.booleans()):
         probs = [
-            draw(st.one_of(st.sampled_from([0.0, 1.0]), _log_uniform(-300, 0))) for _ in range(k)
+            draw(st.one_of(st.sampled_from([0.0, 1.0]), fz.log_uniform(-300, 0))) for _ in range(k)
         ]
-        probs[draw(st.integers(0, k - 1))] = draw(_log_uniform(-30, 0))  # a positive sum
+        probs[draw(st.integers(0, k - 1))] = draw(fz.log_uniform(-30, 0))  # a positive sum
         return {"probs": torch.tensor(probs, dtype=F64).to(dtype).clamp_min(0)}
-    logits = [draw(st.one_of(_logit(), st.just(-math.inf))) for _ in range(k)]
-    logits[draw(st.integers(0, k - 1))] = draw(_logit())  # not every category masked
+    logits = [draw(st.one_of(fz.logit(), st.just(-math.inf))) for _ in range(k)]
+    logits[draw(st.integers(0, k - 1))] = draw(fz.logit())  # not every category masked
     return {"logits": torch.tensor(logits, dtype=dtype)}
 
 
@@ -108,7 +79,7 @@ def _params(name: str, draw, dtype) -> dict:
             **_binary(draw, dtype, closed_high=False),
         }
     if name == "Poisson":
-        rate = draw(st.one_of(st.sampled_from([0.0, 1e9, 1e30]), _log_uniform(-30, 30)))
+        rate = draw(st.one_of(st.sampled_from([0.0, 1e9, 1e30]), fz.log_uniform(-30, 30)))
         return {"rate": torch.tensor(rate, dtype=F64).to(dtype)}
     if name in ("Categorical", "OneHotCategorical"):
         return _categories(draw, dtype)
@@ -146,7 +117,7 @@ def _batched(params: dict) -> dict:
 
 @pytest.mark.parametrize("dtype", [F32, F64], ids=["float32", "float64"])
 @pytest.mark.parametrize("name", FAMILIES)
-@FUZZ
+@fz.FUZZ
 @given(data=st.data())
 def test_no_nan_at_the_edges(name, dtype, data):
     params = _params(name, data.draw, dtype)

@@ -16,20 +16,14 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+import fuzz_strategies as fz
 import rsample
 from rsample.distributions.discrete.relaxed_bernoulli import min_temperature
 
 F32, F64 = torch.float32, torch.float64
-FUZZ = settings(
-    max_examples=40,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
 DRAWS = 16
 FAMILIES = [
     "LogitRelaxedBernoulli",
@@ -42,32 +36,9 @@ FAMILIES = [
 BINARY = {"LogitRelaxedBernoulli", "RelaxedBernoulli", "RelaxedBernoulliStraightThrough"}
 
 
-def _log_uniform(lo: float, hi: float) -> st.SearchStrategy[float]:
-    return st.one_of(
-        st.sampled_from([10.0**lo, 10.0**hi]), st.floats(lo, hi).map(lambda e: 10.0**e)
-    )
-
-
-def _logit() -> st.SearchStrategy[float]:
-    return st.one_of(
-        st.sampled_from([0.0, 1e4, -1e4]),
-        st.floats(-40.0, 40.0),
-        st.tuples(st.sampled_from([-1.0, 1.0]), _log_uniform(-30, 4)).map(lambda t: t[0] * t[1]),
-    )
-
-
-def _probability() -> st.SearchStrategy[float]:
-    return st.one_of(
-        st.sampled_from([0.0, 1.0]),
-        _log_uniform(-300, -1),
-        _log_uniform(-16, -1).map(lambda e: 1.0 - e),
-        st.floats(0.0, 1.0),
-    )
-
-
 def _temperature(draw, dtype) -> float:
     floor = min_temperature(dtype)
-    t = draw(st.one_of(st.sampled_from([floor, 1e4, 1.0]), _log_uniform(-30, 4)))
+    t = draw(st.one_of(st.sampled_from([floor, 1e4, 1.0]), fz.log_uniform(-30, 4)))
     return max(t, floor * 1.01)
 
 
@@ -75,12 +46,12 @@ def _params(name: str, draw, dtype) -> dict:
     k = 1 if name in BINARY else draw(st.integers(2, 5))
     shape = () if name in BINARY else (k,)
     if draw(st.booleans()):
-        values = [draw(_probability()) for _ in range(k)]
+        values = [draw(fz.probability()) for _ in range(k)]
         if name not in BINARY:
-            values[draw(st.integers(0, k - 1))] = draw(_log_uniform(-30, 0))  # positive sum
+            values[draw(st.integers(0, k - 1))] = draw(fz.log_uniform(-30, 0))  # positive sum
         param = {"probs": torch.tensor(values, dtype=F64).to(dtype).reshape(shape)}
     else:
-        param = {"logits": torch.tensor([draw(_logit()) for _ in range(k)], dtype=dtype)}
+        param = {"logits": torch.tensor([draw(fz.logit()) for _ in range(k)], dtype=dtype)}
         param["logits"] = param["logits"].reshape(shape)
     temperature = torch.tensor(_temperature(draw, dtype), dtype=dtype)
     return {"temperature": temperature, **param}
@@ -100,7 +71,7 @@ def _probs_slope_overflows(params: dict, dtype) -> bool:
 
 @pytest.mark.parametrize("dtype", [F32, F64], ids=["float32", "float64"])
 @pytest.mark.parametrize("name", FAMILIES)
-@FUZZ
+@fz.FUZZ
 @given(data=st.data())
 def test_no_nan_at_low_temperatures_and_extreme_logits(name, dtype, data):
     params = _params(name, data.draw, dtype)

@@ -88,13 +88,7 @@ class Binomial(IntegerSupport, BinaryParams, Distribution):
         r""":math:`P(X \le k) = I_{1-p}(n - k, k + 1)` (see the module docstring)."""
         if self._validate_args:
             self._validate_sample(value)
-        n = self.total_count
-        p, q = self._pq()
-        dtype = torch.promote_types(value.dtype, p.dtype)
-        k, n, p, q = (widened(t) for t in torch.broadcast_tensors(value.floor(), n, p, q))
-        inner = (k >= 0) & (k < n)
-        out = beta_tail_q(torch.where(inner, n - k, 1.0), torch.where(inner, k + 1, 1.0), p, q)
-        return torch.where(inner, out, (k >= n).to(out.dtype)).to(dtype)
+        return count_cdf(value, self.total_count, *self._pq(), bounded=True)
 
     def enumerate_support(self, expand: bool = True) -> torch.Tensor:
         """``0, …, n`` (needs one ``total_count`` for the whole batch; reads it to the host)."""
@@ -130,6 +124,21 @@ class Binomial(IntegerSupport, BinaryParams, Distribution):
         return lattice_entropy(
             lambda x: binomial_log_pmf(x, *args), n * p, (n * p * q).sqrt(), 0.0, n
         )
+
+
+def count_cdf(value, count, p, q, *, bounded: bool) -> torch.Tensor:
+    r""":math:`P(X \le k) = I_q(a, k + 1)`, :math:`k = \lfloor value \rfloor`, for a binomial
+    (``bounded``: ``count`` = n, :math:`a = n - k`, 1 from :math:`k \ge n`) or a negative binomial
+    (``count`` = r, :math:`a = r`; a point mass at 0 for :math:`r = 0`); 0 below 0. Evaluated in
+    float64 (:func:`._params.widened`), returned in the inputs' dtype."""
+    dtype = torch.promote_types(value.dtype, p.dtype)
+    k, count, p, q = (widened(t) for t in torch.broadcast_tensors(value.floor(), count, p, q))
+    if bounded:
+        inner, a, above = (k >= 0) & (k < count), count - k, k >= count
+    else:
+        inner, a, above = (k >= 0) & (count > 0), count, k >= 0
+    out = beta_tail_q(torch.where(inner, a, 1.0), torch.where(inner, k + 1, 1.0), p, q)
+    return torch.where(inner, out, above.to(out.dtype)).to(dtype)
 
 
 def beta_tail_q(a, b, p, q) -> torch.Tensor:

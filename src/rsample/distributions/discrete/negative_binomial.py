@@ -47,8 +47,8 @@ import torch
 from torch.distributions import constraints
 
 from ...distribution import Distribution
-from ._params import BinaryParams, IntegerSupport, widened
-from .binomial import beta_tail_q, binomial_log_pmf
+from ._params import BinaryParams, IntegerSupport
+from .binomial import binomial_log_pmf, count_cdf
 from .poisson import _GRID, _plain_ok, lattice_entropy, poisson_draws
 
 __all__ = ["NegativeBinomial"]
@@ -115,13 +115,7 @@ class NegativeBinomial(IntegerSupport, BinaryParams, Distribution):
         r""":math:`P(X \le k) = I_q(r, \lfloor k\rfloor + 1)`; 0 below 0, 1 for :math:`r = 0`."""
         if self._validate_args:
             self._validate_sample(value)
-        r = self.total_count
-        p, q = self._pq()
-        dtype = torch.promote_types(value.dtype, p.dtype)
-        k, r, p, q = (widened(t) for t in torch.broadcast_tensors(value.floor(), r, p, q))
-        inner = (k >= 0) & (r > 0)
-        out = beta_tail_q(torch.where(inner, r, 1.0), torch.where(inner, k + 1, 1.0), p, q)
-        return torch.where(inner, out, (k >= 0).to(out.dtype)).to(dtype)
+        return count_cdf(value, self.total_count, *self._pq(), bounded=False)
 
     # ----------------------------------------------------------------- moments
     @property
